@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Every BPF map of podtrace, declared once. Each plane's object includes this
+ * file; maps are pinned by name under <bpffs>/maps so that all objects and all
+ * daemon generations share one instance. Sizes here are defaults: the loader
+ * sets max_entries from its flags before load.
+ */
+#ifndef PT_MAPS_BPF_H
+#define PT_MAPS_BPF_H
+
+#include "podtrace.h"
+
+#define PT_MAP(_type, _key, _val, _max)                                        \
+	__uint(type, _type);                                                   \
+	__type(key, _key);                                                     \
+	__type(value, _val);                                                   \
+	__uint(max_entries, _max);                                             \
+	__uint(pinning, LIBBPF_PIN_BY_NAME)
+
+struct {
+	PT_MAP(BPF_MAP_TYPE_HASH, struct pt_frontend_key, struct pt_frontend_val,
+	       PT_DEF_MAX_FRONTENDS);
+} pt_frontend SEC(".maps");
+
+struct {
+	PT_MAP(BPF_MAP_TYPE_ARRAY, __u32, struct pt_svc, PT_DEF_MAX_SERVICES);
+} pt_svc SEC(".maps");
+
+struct {
+	PT_MAP(BPF_MAP_TYPE_HASH, struct pt_slot_key, __u32, PT_DEF_MAX_BACKENDS);
+} pt_slot SEC(".maps");
+
+struct {
+	PT_MAP(BPF_MAP_TYPE_HASH, __u32, struct pt_backend, PT_DEF_MAX_BACKENDS);
+} pt_backend SEC(".maps");
+
+struct {
+	PT_MAP(BPF_MAP_TYPE_LRU_HASH, struct pt_affinity_key,
+	       struct pt_affinity_val, PT_DEF_MAX_AFFINITY);
+} pt_affinity SEC(".maps");
+
+struct {
+	PT_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct pt_svc_stats,
+	       PT_DEF_MAX_SERVICES);
+} pt_svc_stats SEC(".maps");
+
+struct {
+	PT_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct pt_be_stats,
+	       PT_DEF_MAX_BACKENDS);
+} pt_be_stats SEC(".maps");
+
+struct {
+	PT_MAP(BPF_MAP_TYPE_HASH, struct pt_addr_key, __u8, 1024);
+} pt_node_addr SEC(".maps");
+
+struct {
+	PT_MAP(BPF_MAP_TYPE_ARRAY, __u32, struct pt_config, 1);
+} pt_config SEC(".maps");
+
+/* Socket-local storage: freed by the kernel when the socket goes away, so a
+ * reverse-NAT entry can never outlive its socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pt_revnat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pt_revnat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PT_RINGBUF_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pt_events SEC(".maps");
+
+struct {
+	PT_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct pt_lost, 1);
+} pt_lost SEC(".maps");
+
+/* Reserve an event record or count the loss: no event is dropped silently. */
+static __always_inline void *pt_event_reserve(__u32 size)
+{
+	void *rec = bpf_ringbuf_reserve(&pt_events, size, 0);
+
+	if (!rec) {
+		__u32 zero = 0;
+		struct pt_lost *lost = bpf_map_lookup_elem(&pt_lost, &zero);
+
+		if (lost)
+			lost->events++;
+	}
+	return rec;
+}
+
+#endif

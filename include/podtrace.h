@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * podtrace ABI: every map key/value and event record shared by the BPF
+ * programs (bpf/) and the userspace loader (user/). Declared once, here.
+ *
+ * Addresses are stored as four 32-bit words in network byte order; an IPv4
+ * address uses addr[0] only and leaves the rest zero. Ports are network order.
+ */
+#ifndef PODTRACE_H
+#define PODTRACE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define PT_NAME "podtrace"
+
+/* Default map capacities; the daemon may raise them (--max-services ...). */
+#define PT_DEF_MAX_FRONTENDS 131072 /* VIP/NodePort/externalIP x port */
+#define PT_DEF_MAX_SERVICES 65536   /* service ports (svc_id space)    */
+#define PT_DEF_MAX_BACKENDS 262144  /* (service port, endpoint) pairs */
+#define PT_DEF_MAX_AFFINITY 65536
+#define PT_MAX_PODS 16384
+#define PT_RINGBUF_BYTES (8u << 20)
+
+/* Reverse-NAT entries kept per socket (UDP unconnected sockets may talk to a
+ * few services at once). Kept in socket-local storage: freed with the socket. */
+#define PT_REVNAT_SLOTS 4
+
+enum pt_family {
+	PT_V4 = 4,
+	PT_V6 = 6,
+};
+
+/* Frontend kinds: how an address:port became a service entry point. */
+enum pt_fe_kind {
+	PT_FE_CLUSTER_IP = 1,
+	PT_FE_NODE_PORT = 2,  /* stored with a zero address: any local address */
+	PT_FE_EXTERNAL_IP = 3, /* only translated when the address is local   */
+};
+
+/* pt_frontend: (address, port, protocol) -> service port id. */
+struct pt_frontend_key {
+	__u32 addr[4];
+	__u16 port;  /* network order */
+	__u8 proto;  /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 family; /* enum pt_family */
+};
+
+struct pt_frontend_val {
+	__u32 svc_id;
+	__u8 kind; /* enum pt_fe_kind */
+	__u8 pad[3];
+};
+
+/* pt_svc (array indexed by svc_id): the "master" entry of a service port.
+ * count is written last on growth and first on shrink. */
+#define PT_SVC_AFFINITY (1u << 0)
+#define PT_SVC_USED (1u << 1)
+
+struct pt_svc {
+	__u32 count; /* number of slots 1..count; 0 = no endpoints (reject) */
+	__u32 flags;
+	__u32 affinity_timeout_s;
+	__u32 pad;
+};
+
+/* pt_slot: (svc_id, slot 1..count) -> backend id. */
+struct pt_slot_key {
+	__u32 svc_id;
+	__u32 slot;
+};
+
+/* pt_backend: backend id -> where to connect. Ids are unique per
+ * (service port, endpoint), so a stale affinity entry can be detected. */
+struct pt_backend {
+	__u32 addr[4];
+	__u16 port; /* network order */
+	__u8 family;
+	__u8 flags;
+	__u32 svc_id;
+};
+
+/* pt_affinity (LRU): sessionAffinity ClientIP. The client is identified by
+ * its network namespace cookie: at connect() time the source address is often
+ * not chosen yet, and a pod is exactly one network namespace. */
+struct pt_affinity_key {
+	__u64 netns_cookie;
+	__u32 svc_id;
+	__u32 pad;
+};
+
+struct pt_affinity_val {
+	__u64 last_ns;
+	__u32 backend_id;
+	__u32 pad;
+};
+
+/* pt_svc_stats (per-CPU array indexed by svc_id). */
+struct pt_svc_stats {
+	__u64 connects;
+	__u64 rejects;     /* no endpoint: ECONNREFUSED */
+	__u64 lookup_fail; /* fail-closed on an inconsistent lookup */
+};
+
+/* pt_be_stats (per-CPU array indexed by backend id). */
+struct pt_be_stats {
+	__u64 selected;
+};
+
+/* Socket-local reverse NAT so that recvmsg()/getpeername() see the VIP. */
+struct pt_revnat_entry {
+	__u32 be_addr[4];
+	__u32 vip_addr[4];
+	__u16 be_port;
+	__u16 vip_port;
+};
+
+struct pt_revnat {
+	struct pt_revnat_entry e[PT_REVNAT_SLOTS];
+	__u32 next;
+};
+
+/* pt_node_addr: the node's own addresses (NodePort / externalIP guard). */
+struct pt_addr_key {
+	__u32 addr[4];
+	__u32 family;
+};
+
+/* pt_config (array, one entry). */
+#define PT_CFG_CONNECT_EVENTS (1u << 0)
+
+struct pt_config {
+	__u32 flags;
+	__u16 nodeport_min; /* host order */
+	__u16 nodeport_max;
+};
+
+/* ---- events (one ring buffer, pt_events) ---- */
+enum pt_event_type {
+	PT_EV_CONNECT = 1,
+	PT_EV_REJECT = 2,
+};
+
+struct pt_event_hdr {
+	__u16 type;
+	__u16 size;
+	__u32 pid;
+	__u64 ts_ns; /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
+	__u64 cgroup_id;
+};
+
+struct pt_event_connect {
+	struct pt_event_hdr hdr;
+	__u32 svc_id;
+	__u32 backend_id;
+	__u32 addr[4]; /* backend address (connect) or VIP (reject) */
+	__u16 port;
+	__u8 family;
+	__u8 proto;
+};
+
+/* pt_lost (per-CPU array, one entry): ring buffer reserve failures. */
+struct pt_lost {
+	__u64 events;
+};
+
+#endif /* PODTRACE_H */

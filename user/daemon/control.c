@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The control socket: one JSON request line in, one JSON response out.
+ * Commands are a dispatch table; each returns a JSON object (which holds
+ * "error" on failure).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "daemon.h"
+#include "log.h"
+
+#define MAX_REQ (256u << 20)
+
+static json_t *err_obj(const char *fmt, const char *a)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), fmt, a);
+	return json_pack("{s:s}", "error", buf);
+}
+
+static json_t *cmd_apply(struct daemon *d, json_t *req)
+{
+	const char *src = json_string_value(json_object_get(req, "source"));
+	const char *data = json_string_value(json_object_get(req, "data"));
+	bool del = json_is_true(json_object_get(req, "delete"));
+
+	if (!data)
+		return err_obj("%s", "missing data");
+	return json_pack("{s:o}", "results",
+			 d_apply(d, src ? src : "<stdin>", data,
+				 json_string_length(json_object_get(req, "data")), del));
+}
+
+static enum k8s_kind req_kind(json_t *req)
+{
+	const char *k = json_string_value(json_object_get(req, "kind"));
+
+	return k ? k8s_kind_from_arg(k) : K_UNKNOWN;
+}
+
+static const char *req_ns(json_t *req)
+{
+	const char *ns = json_string_value(json_object_get(req, "namespace"));
+
+	return ns && *ns ? ns : "default";
+}
+
+static json_t *cmd_delete(struct daemon *d, json_t *req)
+{
+	enum k8s_kind k = req_kind(req);
+	const char *name = json_string_value(json_object_get(req, "name"));
+	char err[512];
+
+	if (json_object_get(req, "data"))
+		return cmd_apply(d, req);
+	if (k == K_UNKNOWN || !name)
+		return err_obj("%s", "delete needs a kind and a name");
+	if (d_delete(d, k, req_ns(req), name, err, sizeof(err)))
+		return err_obj("%s", err);
+	return json_pack("{s:[{s:s,s:s,s:s,s:s}]}", "results", "kind",
+			 k8s_kind_name(k), "namespace", req_ns(req), "name", name,
+			 "action", "deleted");
+}
+
+static json_t *cmd_get(struct daemon *d, json_t *req)
+{
+	enum k8s_kind k = req_kind(req);
+	const char *name = json_string_value(json_object_get(req, "name"));
+	bool all = json_is_true(json_object_get(req, "all"));
+	json_t *o;
+
+	if (k == K_UNKNOWN)
+		return err_obj("the server doesn't have a resource type \"%s\"",
+			       json_string_value(json_object_get(req, "kind")) ?: "");
+	if (name) {
+		o = store_get(&d->store, k, req_ns(req), name);
+		if (!o) {
+			char buf[400];
+			snprintf(buf, sizeof(buf), "%s \"%s\" not found in namespace %s",
+				 k8s_kind_name(k), name, req_ns(req));
+			return err_obj("%s", buf);
+		}
+		return json_pack("{s:[O]}", "items", o);
+	}
+	return json_pack("{s:o}", "items", store_list(&d->store, k, all ? NULL : req_ns(req)));
+}
+
+static json_t *fe_json(const struct lb_fe *f)
+{
+	struct ipaddr ip = {.family = f->key.family};
+	char a[64], buf[128];
+	static const char *const kinds[] = {"", "ClusterIP", "NodePort", "ExternalIP"};
+
+	memcpy(ip.a, f->key.addr, sizeof(ip.a));
+	snprintf(buf, sizeof(buf), "%s%s%s:%u/%s", f->key.family == 6 ? "[" : "",
+		 f->kind == PT_FE_NODE_PORT ? (f->key.family == 6 ? "::" : "0.0.0.0")
+					    : ip_str(&ip, a, sizeof(a)),
+		 f->key.family == 6 ? "]" : "", ntohs(f->key.port),
+		 f->key.proto == IPPROTO_UDP ? "UDP" : "TCP");
+	return json_pack("{s:s,s:s}", "address", buf, "kind", kinds[f->kind % 4]);
+}
+
+/* The programmed state of a service, with counters from the maps. */
+static json_t *lb_json(struct daemon *d, const char *owner)
+{
+	json_t *ports = json_array();
+
+	for (const struct lb_rec *r = lb_owner_recs(&d->lb, owner); r; r = r->next) {
+		uint64_t st[3] = {0};
+		json_t *fes = json_array(), *bes = json_array();
+		char a[64];
+
+		dp_percpu_sum(&d->dp, LBM_SVC_STATS, r->svc_id, st, 3);
+		for (int i = 0; i < r->n_fe; i++)
+			json_array_append_new(fes, fe_json(&r->fe[i]));
+		for (int i = 0; i < r->n_be; i++) {
+			uint64_t sel = 0;
+			dp_percpu_sum(&d->dp, LBM_BE_STATS, r->be[i].id, &sel, 1);
+			json_array_append_new(bes, json_pack("{s:s,s:i,s:i,s:i,s:b}",
+				"address", ip_str(&r->be[i].addr, a, sizeof(a)),
+				"port", r->be[i].port, "id", r->be[i].id,
+				"selected", (json_int_t)sel, "terminating", r->be[i].terminating));
+		}
+		json_array_append_new(ports, json_pack("{s:s,s:i,s:i,s:o,s:o,s:i,s:i,s:i}",
+			"key", r->key, "svcId", r->svc_id, "count", r->count,
+			"frontends", fes, "backends", bes, "connections", (json_int_t)st[0],
+			"rejections", (json_int_t)st[1], "lookupFailures", (json_int_t)st[2]));
+	}
+	return ports;
+}
+
+static json_t *cmd_describe(struct daemon *d, json_t *req)
+{
+	json_t *res = cmd_get(d, req), *obj, *out;
+	char owner[300];
+
+	if (json_object_get(res, "error") || req_kind(req) != K_SERVICE)
+		return res;
+	obj = json_array_get(json_object_get(res, "items"), 0);
+	snprintf(owner, sizeof(owner), "%s/%s", k8s_namespace(obj), k8s_name(obj));
+	out = json_pack("{s:O,s:o,s:o}", "object", obj, "lb", lb_json(d, owner),
+			"endpointSlices",
+			json_deep_copy(store_slices(&d->store, k8s_namespace(obj), k8s_name(obj)) ?: json_object()));
+	if (json_object_get(d->lb_errors, owner))
+		json_object_set(out, "error_programming", json_object_get(d->lb_errors, owner));
+	json_decref(res);
+	return out;
+}
+
+static json_t *map_fill(const char *name, uint32_t used, uint32_t cap)
+{
+	return json_pack("{s:s,s:i,s:i}", "name", name, "entries", used, "capacity", cap);
+}
+
+static json_t *cmd_status(struct daemon *d, json_t *req)
+{
+	struct dp_prog_info pi[16];
+	struct timespec now;
+	json_t *progs = json_array(), *maps = json_array();
+	int n = dp_progs(&d->dp, pi, 16);
+
+	(void)req;
+	for (int i = 0; i < n; i++)
+		json_array_append_new(progs, json_pack("{s:s,s:i,s:i}", "name", pi[i].name,
+						       "id", pi[i].id, "linkId", pi[i].link_id));
+	json_array_append_new(maps, map_fill("pt_frontend", d->lb.n_fe, d->o.max_frontends));
+	json_array_append_new(maps, map_fill("pt_svc", d->lb.svc_ids.used, d->o.max_services));
+	json_array_append_new(maps, map_fill("pt_backend", d->lb.be_ids.used, d->o.max_backends));
+	json_array_append_new(maps, map_fill("pt_slot", d->lb.be_ids.used, d->o.max_backends));
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:o,s:o,s:{s:i,s:i},s:O}",
+			 "status", "ok", "version", PT_VERSION, "pid", (int)getpid(),
+			 "cgroupRoot", d->o.cgroup_root, "bpffs", d->o.bpffs,
+			 "socket", d->o.socket, "programs", progs, "maps", maps,
+			 "objects", "Service", (int)store_count(&d->store, K_SERVICE),
+			 "EndpointSlice", (int)store_count(&d->store, K_ENDPOINTSLICE),
+			 "programmingErrors", d->lb_errors);
+}
+
+static json_t *cmd_version(struct daemon *d, json_t *req)
+{
+	(void)d;
+	(void)req;
+	return json_pack("{s:s}", "version", PT_VERSION);
+}
+
+static const struct {
+	const char *name;
+	json_t *(*fn)(struct daemon *d, json_t *req);
+} cmds[] = {
+	{"apply", cmd_apply},	    {"delete", cmd_delete}, {"get", cmd_get},
+	{"describe", cmd_describe}, {"status", cmd_status}, {"version", cmd_version},
+};
+
+static json_t *dispatch(struct daemon *d, json_t *req)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+
+	for (size_t i = 0; cmd && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(cmds[i].name, cmd))
+			return cmds[i].fn(d, req);
+	return err_obj("unknown command \"%s\"", cmd ? cmd : "");
+}
+
+int control_listen(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_err("socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	unlink(path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(fd, 64)) {
+		log_err("control socket %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	chmod(path, 0600);
+	return fd;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Requests are small and come from the local CLI: read the request with
+ * a deadline rather than keeping per-client state in the loop. */
+void control_accept(struct daemon *d, int lfd)
+{
+	struct timeval tv = {.tv_sec = 10};
+	size_t len = 0, cap = 65536;
+	char *buf;
+	json_t *req, *resp;
+	json_error_t je;
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	buf = malloc(cap);
+	for (;;) {
+		ssize_t n;
+		if (len + 1 >= cap) {
+			if (cap >= MAX_REQ)
+				break;
+			buf = realloc(buf, cap *= 2);
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (buf[len - 1] == '\n')
+			break;
+	}
+	req = json_loadb(buf, len, 0, &je);
+	free(buf);
+	resp = req ? dispatch(d, req) : err_obj("bad request: %s", je.text);
+	char *out = json_dumps(resp, JSON_COMPACT);
+	if (out) {
+		write_all(fd, out, strlen(out));
+		write_all(fd, "\n", 1);
+	}
+	free(out);
+	json_decref(req);
+	json_decref(resp);
+	close(fd);
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The daemon's state, shared by its parts (one event loop, no threads). */
+#ifndef PT_DAEMON_H
+#define PT_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include <jansson.h>
+#include "dataplane.h"
+#include "hmap.h"
+#include "idpool.h"
+#include "k8s.h"
+#include "lb.h"
+#include "store.h"
+
+struct opts {
+	const char *manifests, *state_dir, *socket, *bpffs, *cgroup_root;
+	const char *service_cidr[2];
+	int n_service_cidr;
+	uint16_t np_min, np_max;
+	uint32_t max_frontends, max_services, max_backends, max_affinity;
+	bool connect_events;
+};
+
+/* ClusterIP and NodePort allocation, as the API server does it. */
+struct alloc {
+	struct cidr cidr[2];
+	struct idpool ip[2];
+	int n;
+	struct idpool ports;
+	uint16_t np_min;
+	struct hmap owner; /* "ip:10.96.0.10" / "port:30080" -> owner */
+};
+
+struct daemon {
+	struct opts o;
+	struct dataplane dp;
+	struct lb lb;
+	struct store store;
+	struct alloc alloc;
+	struct k8s_ctx kctx;
+	json_t *lb_errors; /* "ns/name" -> last programming error */
+	struct timespec started;
+	bool stop;
+};
+
+/* alloc.c */
+int alloc_init(struct alloc *a, const struct k8s_ctx *ctx);
+struct svc_alloc alloc_ops(struct alloc *a);
+/* Claim/release everything a stored Service holds. */
+void alloc_claim_svc(struct alloc *a, json_t *svc);
+void alloc_release_svc(struct alloc *a, json_t *svc);
+
+/* objects.c: apply/delete documents; results are kubectl-like lines */
+json_t *d_apply(struct daemon *d, const char *source, const char *buf,
+		size_t len, bool del);
+int d_delete(struct daemon *d, enum k8s_kind k, const char *ns,
+	     const char *name, char *err, size_t errlen);
+/* Reprogram a Service's LB state from the store. */
+int d_sync_service(struct daemon *d, const char *ns, const char *name,
+		   char *err, size_t errlen);
+void d_restore(struct daemon *d);
+
+/* manifests.c */
+int manifests_init(struct daemon *d);
+int manifests_fd(void);
+void manifests_event(struct daemon *d);
+void manifests_rescan(struct daemon *d);
+
+/* nodeaddr.c */
+int nodeaddr_init(struct daemon *d);
+void nodeaddr_event(struct daemon *d, int fd);
+
+/* control.c */
+int control_listen(const char *path);
+void control_accept(struct daemon *d, int lfd);
+
+#endif

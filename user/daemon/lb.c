@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lb.h"
+#include "log.h"
+
+int lb_init(struct lb *lb, const struct lb_ops *ops, uint32_t max_svc,
+	    uint32_t max_be, uint32_t max_fe)
+{
+	memset(lb, 0, sizeof(*lb));
+	lb->ops = *ops;
+	lb->max_fe = max_fe;
+	/* id 0 is never used: a zeroed value must not look like a backend */
+	if (idpool_init(&lb->svc_ids, 1, max_svc) ||
+	    idpool_init(&lb->be_ids, 1, max_be))
+		return -1;
+	return 0;
+}
+
+static void rec_free(struct lb_rec *r)
+{
+	free(r->key);
+	free(r->owner);
+	free(r->fe);
+	free(r->be);
+	free(r);
+}
+
+void lb_fini(struct lb *lb)
+{
+	struct hmap_ent *e, *t;
+
+	hmap_foreach(&lb->by_key, e, t) rec_free(e->val);
+	hmap_foreach(&lb->orphans, e, t) rec_free(e->val);
+	hmap_free(&lb->by_key);
+	hmap_free(&lb->by_owner);
+	hmap_free(&lb->by_fe);
+	hmap_free(&lb->orphans);
+	idpool_free(&lb->svc_ids);
+	idpool_free(&lb->be_ids);
+}
+
+struct lb_rec *lb_find(struct lb *lb, const char *key)
+{
+	return hmap_gets(&lb->by_key, key);
+}
+
+const struct lb_rec *lb_owner_recs(struct lb *lb, const char *owner)
+{
+	return hmap_gets(&lb->by_owner, owner);
+}
+
+/* ---- map writes ---- */
+static void be_to_map(const struct lb_be *b, uint32_t svc_id,
+		      struct pt_backend *v)
+{
+	memset(v, 0, sizeof(*v));
+	memcpy(v->addr, b->addr.a, sizeof(v->addr));
+	v->port = htons(b->port);
+	v->family = (uint8_t)b->addr.family;
+	v->flags = b->terminating;
+	v->svc_id = svc_id;
+}
+
+static int w_update(struct lb *lb, enum lb_map m, const void *k, const void *v)
+{
+	int err = lb->ops.update(lb->ops.ctx, m, k, v);
+
+	if (err)
+		log_err("lb: map %d update failed: %s", m, strerror(-err));
+	return err;
+}
+
+static void w_del(struct lb *lb, enum lb_map m, const void *k)
+{
+	lb->ops.del(lb->ops.ctx, m, k);
+}
+
+static void fe_str(const struct pt_frontend_key *k, char *buf, size_t len)
+{
+	struct ipaddr ip = {.family = k->family};
+	char a[64];
+
+	memcpy(ip.a, k->addr, sizeof(ip.a));
+	snprintf(buf, len, "%s%s%s:%u/%s",
+		 k->family == 6 ? "[" : "",
+		 ip.a[0] || ip.a[1] || ip.a[2] || ip.a[3] ? ip_str(&ip, a, sizeof(a)) : "<node>",
+		 k->family == 6 ? "]" : "", ntohs(k->port),
+		 k->proto == IPPROTO_UDP ? "UDP" : "TCP");
+}
+
+/* ---- adoption of pinned state ---- */
+struct adopt {
+	struct lb *lb;
+	struct hmap by_id; /* svc_id -> rec */
+};
+
+static struct lb_rec *adopt_rec(struct adopt *a, uint32_t svc_id)
+{
+	struct lb_rec *r = hmap_get(&a->by_id, &svc_id, sizeof(svc_id));
+
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		r->svc_id = svc_id;
+		r->layout_unknown = true;
+		idpool_take(&a->lb->svc_ids, svc_id);
+		hmap_put(&a->by_id, &svc_id, sizeof(svc_id), r);
+	}
+	return r;
+}
+
+static void adopt_fe(void *arg, const void *key, const void *val)
+{
+	struct adopt *a = arg;
+	const struct pt_frontend_val *v = val;
+	struct lb_rec *r = adopt_rec(a, v->svc_id);
+
+	r->fe = realloc(r->fe, sizeof(*r->fe) * (size_t)(r->n_fe + 1));
+	memcpy(&r->fe[r->n_fe].key, key, sizeof(r->fe[0].key));
+	r->fe[r->n_fe++].kind = v->kind;
+	a->lb->n_fe++;
+}
+
+static void adopt_be(void *arg, const void *key, const void *val)
+{
+	struct adopt *a = arg;
+	const struct pt_backend *v = val;
+	struct lb_rec *r = adopt_rec(a, v->svc_id);
+	struct lb_be *b;
+
+	r->be = realloc(r->be, sizeof(*r->be) * (size_t)(r->n_be + 1));
+	b = &r->be[r->n_be++];
+	memset(b, 0, sizeof(*b));
+	b->addr.family = v->family;
+	memcpy(b->addr.a, v->addr, sizeof(b->addr.a));
+	b->port = ntohs(v->port);
+	b->id = *(const uint32_t *)key;
+	idpool_take(&a->lb->be_ids, b->id);
+}
+
+static void adopt_slot(void *arg, const void *key, const void *val)
+{
+	struct adopt *a = arg;
+	const struct pt_slot_key *k = key;
+	struct lb_rec *r = adopt_rec(a, k->svc_id);
+
+	(void)val;
+	if (k->slot > r->count)
+		r->count = k->slot; /* slots to clean up, at least */
+}
+
+int lb_adopt(struct lb *lb)
+{
+	struct adopt a = {.lb = lb};
+	struct hmap_ent *e, *t;
+	int n = 0;
+
+	if (lb->ops.walk(lb->ops.ctx, LBM_FRONTEND, adopt_fe, &a) ||
+	    lb->ops.walk(lb->ops.ctx, LBM_BACKEND, adopt_be, &a) ||
+	    lb->ops.walk(lb->ops.ctx, LBM_SLOT, adopt_slot, &a))
+		return -1;
+	hmap_foreach(&a.by_id, e, t)
+	{
+		struct lb_rec *r = e->val;
+		for (int i = 0; i < r->n_fe; i++)
+			hmap_put(&lb->by_fe, &r->fe[i].key, sizeof(r->fe[i].key), r);
+		/* until a desired service claims it by a frontend */
+		hmap_put(&lb->orphans, &r->svc_id, sizeof(r->svc_id), r);
+		n++;
+	}
+	hmap_free(&a.by_id);
+	if (n)
+		log_info("lb: adopted %d service ports from pinned maps", n);
+	return 0;
+}
+
+/* ---- programming ---- */
+static void remove_rec(struct lb *lb, struct lb_rec *r)
+{
+	struct pt_slot_key sk = {.svc_id = r->svc_id};
+
+	/* frontends first: from now on the VIP is not translated */
+	for (int i = 0; i < r->n_fe; i++) {
+		w_del(lb, LBM_FRONTEND, &r->fe[i].key);
+		if (hmap_get(&lb->by_fe, &r->fe[i].key, sizeof(r->fe[i].key)) == r)
+			hmap_del(&lb->by_fe, &r->fe[i].key, sizeof(r->fe[i].key));
+		lb->n_fe--;
+	}
+	w_update(lb, LBM_SVC, &r->svc_id, NULL);
+	for (sk.slot = 1; sk.slot <= (uint32_t)r->count || sk.slot <= (uint32_t)r->n_be; sk.slot++)
+		w_del(lb, LBM_SLOT, &sk);
+	for (int i = 0; i < r->n_be; i++) {
+		w_del(lb, LBM_BACKEND, &r->be[i].id);
+		idpool_put(&lb->be_ids, r->be[i].id);
+	}
+	idpool_put(&lb->svc_ids, r->svc_id);
+}
+
+static int find_be(const struct lb_rec *r, const struct lb_be *b)
+{
+	for (int i = 0; r && i < r->n_be; i++)
+		if (r->be[i].port == b->port && ip_eq(&r->be[i].addr, &b->addr))
+			return i;
+	return -1;
+}
+
+static int find_fe(const struct lb_rec *r, const struct lb_fe *f)
+{
+	for (int i = 0; r && i < r->n_fe; i++)
+		if (!memcmp(&r->fe[i].key, &f->key, sizeof(f->key)))
+			return i;
+	return -1;
+}
+
+static int apply_rec(struct lb *lb, struct lb_rec *r, struct lb_want *w)
+{
+	struct lb_be *nb = calloc((size_t)w->n_be + 1, sizeof(*nb));
+	uint32_t old_count = r->count > (uint32_t)r->n_be ? r->count : (uint32_t)r->n_be;
+	struct pt_slot_key sk = {.svc_id = r->svc_id};
+	struct pt_svc sv = {
+		.count = (uint32_t)w->n_be,
+		.flags = w->flags | PT_SVC_USED,
+		.affinity_timeout_s = w->affinity_timeout,
+	};
+	int err = 0;
+
+	/* 1. new backends */
+	for (int i = 0; i < w->n_be; i++) {
+		int j = find_be(r, &w->be[i]);
+		struct pt_backend v;
+
+		nb[i] = w->be[i];
+		if (j >= 0) {
+			nb[i].id = r->be[j].id;
+			if (r->be[j].terminating == nb[i].terminating)
+				continue;
+		} else if (idpool_get(&lb->be_ids, &nb[i].id)) {
+			err = -1; /* pre-checked: cannot happen */
+			break;
+		} else {
+			w_update(lb, LBM_BE_STATS, &nb[i].id, NULL);
+		}
+		be_to_map(&nb[i], r->svc_id, &v);
+		err |= w_update(lb, LBM_BACKEND, &nb[i].id, &v);
+	}
+	/* 2. slots 1..n */
+	for (int i = 0; !err && i < w->n_be; i++) {
+		if (!r->layout_unknown && i < r->n_be && r->be[i].id == nb[i].id)
+			continue;
+		sk.slot = (uint32_t)i + 1;
+		err |= w_update(lb, LBM_SLOT, &sk, &nb[i].id);
+	}
+	/* 3. the master entry: count last */
+	if (!err)
+		err = w_update(lb, LBM_SVC, &r->svc_id, &sv);
+	if (err) {
+		/* leave the old, consistent service; drop ids not yet used */
+		for (int i = 0; i < w->n_be; i++)
+			if (nb[i].id && find_be(r, &nb[i]) < 0) {
+				w_del(lb, LBM_BACKEND, &nb[i].id);
+				idpool_put(&lb->be_ids, nb[i].id);
+			}
+		free(nb);
+		return -1;
+	}
+	/* 4. frontends */
+	for (int i = 0; i < w->n_fe; i++) {
+		int j = find_fe(r, &w->fe[i]);
+		struct pt_frontend_val fv = {.svc_id = r->svc_id, .kind = w->fe[i].kind};
+
+		if (j >= 0 && r->fe[j].kind == w->fe[i].kind && !r->layout_unknown)
+			continue;
+		if (w_update(lb, LBM_FRONTEND, &w->fe[i].key, &fv) == 0 && j < 0)
+			lb->n_fe++;
+		hmap_put(&lb->by_fe, &w->fe[i].key, sizeof(w->fe[i].key), r);
+	}
+	/* 5. stale frontends, slots, backends */
+	struct lb_rec wr = {.fe = w->fe, .n_fe = w->n_fe};
+	for (int i = 0; i < r->n_fe; i++) {
+		if (find_fe(&wr, &r->fe[i]) >= 0)
+			continue;
+		w_del(lb, LBM_FRONTEND, &r->fe[i].key);
+		if (hmap_get(&lb->by_fe, &r->fe[i].key, sizeof(r->fe[i].key)) == r)
+			hmap_del(&lb->by_fe, &r->fe[i].key, sizeof(r->fe[i].key));
+		lb->n_fe--;
+	}
+	for (sk.slot = (uint32_t)w->n_be + 1; sk.slot <= old_count; sk.slot++)
+		w_del(lb, LBM_SLOT, &sk);
+	struct lb_rec nr = {.be = nb, .n_be = w->n_be};
+	for (int i = 0; i < r->n_be; i++) {
+		if (find_be(&nr, &r->be[i]) >= 0)
+			continue;
+		w_del(lb, LBM_BACKEND, &r->be[i].id);
+		idpool_put(&lb->be_ids, r->be[i].id);
+	}
+	/* 6. remember */
+	free(r->be);
+	r->be = nb;
+	r->n_be = w->n_be;
+	free(r->fe);
+	r->fe = calloc((size_t)w->n_fe + 1, sizeof(*r->fe));
+	memcpy(r->fe, w->fe, sizeof(*r->fe) * (size_t)w->n_fe);
+	r->n_fe = w->n_fe;
+	r->count = (uint32_t)w->n_be;
+	r->flags = w->flags;
+	r->affinity_timeout = w->affinity_timeout;
+	r->layout_unknown = false;
+	return 0;
+}
+
+/* The record a want maps to: programmed, adopted, or none (new). */
+static struct lb_rec *rec_for(struct lb *lb, const struct lb_want *w)
+{
+	struct lb_rec *r = hmap_gets(&lb->by_key, w->key);
+
+	if (r)
+		return r;
+	for (int i = 0; i < w->n_fe; i++) {
+		r = hmap_get(&lb->by_fe, &w->fe[i].key, sizeof(w->fe[i].key));
+		if (r && !r->owner)
+			return r; /* an orphan from a previous daemon */
+	}
+	return NULL;
+}
+
+static int precheck(struct lb *lb, const char *owner, struct lb_want *w,
+		    int n, char *err, size_t errlen)
+{
+	uint32_t new_svc = 0, new_be = 0, new_fe = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct lb_rec *r = rec_for(lb, &w[i]);
+
+		if (!r)
+			new_svc++;
+		for (int j = 0; j < w[i].n_be; j++)
+			if (find_be(r, &w[i].be[j]) < 0)
+				new_be++;
+		for (int j = 0; j < w[i].n_fe; j++) {
+			struct lb_rec *o = hmap_get(&lb->by_fe, &w[i].fe[j].key, sizeof(w[i].fe[j].key));
+			char fs[96];
+
+			if (!o) {
+				new_fe++;
+				continue;
+			}
+			if (o->owner && strcmp(o->owner, owner)) {
+				fe_str(&w[i].fe[j].key, fs, sizeof(fs));
+				snprintf(err, errlen, "frontend %s is already used by service %s", fs, o->owner);
+				return -1;
+			}
+		}
+	}
+	if (new_svc > idpool_avail(&lb->svc_ids)) {
+		snprintf(err, errlen, "map pt_svc is full: %u of %u service ports in use (raise --max-services)",
+			 lb->svc_ids.used, lb->svc_ids.size - 1);
+		return -1;
+	}
+	if (new_be > idpool_avail(&lb->be_ids)) {
+		snprintf(err, errlen, "map pt_backend is full: %u of %u backends in use (raise --max-backends)",
+			 lb->be_ids.used, lb->be_ids.size - 1);
+		return -1;
+	}
+	if (lb->n_fe + new_fe > lb->max_fe) {
+		snprintf(err, errlen, "map pt_frontend is full: %u of %u frontends in use (raise --max-frontends)",
+			 lb->n_fe, lb->max_fe);
+		return -1;
+	}
+	return 0;
+}
+
+int lb_sync(struct lb *lb, const char *owner, struct lb_want *w, int n,
+	    char *err, size_t errlen)
+{
+	struct lb_rec *head = hmap_gets(&lb->by_owner, owner), *r, *next;
+	struct lb_rec *keep = NULL;
+	int rc = 0;
+
+	if (precheck(lb, owner, w, n, err, errlen))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		r = rec_for(lb, &w[i]);
+		if (r && !r->owner) {
+			/* claim the orphan */
+			hmap_del(&lb->orphans, &r->svc_id, sizeof(r->svc_id));
+			r->owner = strdup(owner);
+			r->key = strdup(w[i].key);
+			hmap_puts(&lb->by_key, r->key, r);
+		} else if (!r) {
+			r = calloc(1, sizeof(*r));
+			idpool_get(&lb->svc_ids, &r->svc_id);
+			w_update(lb, LBM_SVC_STATS, &r->svc_id, NULL);
+			r->owner = strdup(owner);
+			r->key = strdup(w[i].key);
+			hmap_puts(&lb->by_key, r->key, r);
+		}
+		if (apply_rec(lb, r, &w[i])) {
+			snprintf(err, errlen, "writing service port %s failed (see daemon log)", w[i].key);
+			rc = -1;
+		}
+	}
+	/* drop this owner's service ports that are no longer wanted */
+	for (r = head; r; r = next) {
+		bool wanted = false;
+
+		next = r->next;
+		for (int i = 0; i < n && !wanted; i++)
+			wanted = !strcmp(r->key, w[i].key);
+		if (wanted)
+			continue;
+		remove_rec(lb, r);
+		hmap_dels(&lb->by_key, r->key);
+		rec_free(r);
+	}
+	/* rebuild the owner list */
+	for (int i = n - 1; i >= 0; i--) {
+		r = hmap_gets(&lb->by_key, w[i].key);
+		if (!r)
+			continue;
+		r->next = keep;
+		keep = r;
+	}
+	if (keep)
+		hmap_puts(&lb->by_owner, owner, keep);
+	else
+		hmap_dels(&lb->by_owner, owner);
+	return rc;
+}
+
+void lb_gc_orphans(struct lb *lb)
+{
+	struct hmap_ent *e, *t;
+	int n = 0;
+
+	hmap_foreach(&lb->orphans, e, t)
+	{
+		struct lb_rec *r = e->val;
+		remove_rec(lb, r);
+		rec_free(r);
+		n++;
+	}
+	hmap_free(&lb->orphans);
+	if (n)
+		log_info("lb: removed %d stale service ports left by a previous run", n);
+}

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Objects in: decode -> validate -> convert (Endpoints) -> default
+ * (allocation) -> store -> program the LB. Each object is applied on its own:
+ * a bad one is reported with its source, reference and field path, and
+ * neither reaches the store nor the maps; the others in the file still apply.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "daemon.h"
+#include "docio.h"
+#include "log.h"
+
+static void gen_uid(char *buf, size_t len)
+{
+	unsigned char r[16];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || read(fd, r, sizeof(r)) != sizeof(r))
+		for (size_t i = 0; i < sizeof(r); i++)
+			r[i] = (unsigned char)rand();
+	if (fd >= 0)
+		close(fd);
+	r[6] = (r[6] & 0x0f) | 0x40; /* version 4 */
+	r[8] = (r[8] & 0x3f) | 0x80;
+	snprintf(buf, len,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
+		 r[10], r[11], r[12], r[13], r[14], r[15]);
+}
+
+static void now_rfc3339(char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* What the API server fills in: namespace, uid, creationTimestamp (kept
+ * from the stored version on update). managedFields are dropped. */
+static void default_meta(json_t *obj, json_t *prev)
+{
+	json_t *md = json_object_get(obj, "metadata");
+	json_t *pmd = json_object_get(prev, "metadata");
+	char buf[64];
+
+	json_object_set_new(md, "namespace", json_string(k8s_namespace(obj)));
+	json_object_del(md, "managedFields");
+	json_object_del(md, "resourceVersion");
+	if (json_string_value(json_object_get(pmd, "uid")))
+		json_object_set(md, "uid", json_object_get(pmd, "uid"));
+	else if (!json_string_value(json_object_get(md, "uid"))) {
+		gen_uid(buf, sizeof(buf));
+		json_object_set_new(md, "uid", json_string(buf));
+	}
+	if (json_string_value(json_object_get(pmd, "creationTimestamp")))
+		json_object_set(md, "creationTimestamp", json_object_get(pmd, "creationTimestamp"));
+	else if (!json_string_value(json_object_get(md, "creationTimestamp"))) {
+		now_rfc3339(buf, sizeof(buf));
+		json_object_set_new(md, "creationTimestamp", json_string(buf));
+	}
+}
+
+/* ---- LB programming of one Service ---- */
+static void add_fe(struct lb_want *w, const struct ipaddr *ip, int family,
+		   uint16_t port, uint8_t proto, uint8_t kind)
+{
+	struct lb_fe *f = &w->fe[w->n_fe++];
+
+	memset(f, 0, sizeof(*f));
+	if (ip)
+		memcpy(f->key.addr, ip->a, sizeof(f->key.addr));
+	f->key.port = htons(port);
+	f->key.proto = proto;
+	f->key.family = (uint8_t)family;
+	f->kind = kind;
+}
+
+#define MAX_BE_PER_PORT 4096
+
+static int build_wants(struct daemon *d, json_t *svc, struct lb_want **out)
+{
+	struct service s;
+	json_t *set, *slices = json_array(), *sl;
+	const char *k;
+	struct lb_want *w;
+	int n = 0;
+
+	svc_view(svc, &s);
+	if (s.headless || s.type == SVC_EXTERNAL_NAME || !s.n_ips) {
+		json_decref(slices);
+		*out = NULL;
+		return 0;
+	}
+	set = store_slices(&d->store, s.ns, s.name);
+	json_object_foreach(set, k, sl) json_array_append(slices, sl);
+	w = calloc((size_t)(s.n_ips * s.n_ports) + 1, sizeof(*w));
+	for (int i = 0; i < s.n_ips; i++) {
+		int fam = s.ips[i].family;
+
+		for (int p = 0; p < s.n_ports; p++) {
+			const struct svc_port *sp = &s.ports[p];
+			struct lb_want *x = &w[n++];
+			struct backend *be = calloc(MAX_BE_PER_PORT, sizeof(*be));
+			int nb;
+
+			snprintf(x->key, sizeof(x->key), "%s/%s/%u/%s/v%d", s.ns, s.name,
+				 sp->port, sp->proto == IPPROTO_UDP ? "UDP" : "TCP", fam);
+			x->flags = s.affinity ? PT_SVC_AFFINITY : 0;
+			x->affinity_timeout = s.affinity_timeout;
+			x->fe = calloc((size_t)s.n_ext + 2, sizeof(*x->fe));
+			add_fe(x, &s.ips[i], fam, sp->port, sp->proto, PT_FE_CLUSTER_IP);
+			if (sp->node_port)
+				add_fe(x, NULL, fam, sp->node_port, sp->proto, PT_FE_NODE_PORT);
+			for (int e = 0; e < s.n_ext; e++)
+				if (s.ext[e].family == fam)
+					add_fe(x, &s.ext[e], fam, sp->port, sp->proto, PT_FE_EXTERNAL_IP);
+			nb = select_backends(&s, sp, fam, slices, be, MAX_BE_PER_PORT);
+			x->be = calloc((size_t)nb + 1, sizeof(*x->be));
+			for (int b = 0; b < nb; b++) {
+				x->be[b].addr = be[b].addr;
+				x->be[b].port = be[b].port;
+				x->be[b].terminating = be[b].terminating;
+			}
+			x->n_be = nb;
+			free(be);
+		}
+	}
+	json_decref(slices);
+	*out = w;
+	return n;
+}
+
+int d_sync_service(struct daemon *d, const char *ns, const char *name,
+		   char *err, size_t errlen)
+{
+	json_t *svc = store_get(&d->store, K_SERVICE, ns, name);
+	struct lb_want *w = NULL;
+	char owner[300];
+	int n = 0, rc;
+
+	snprintf(owner, sizeof(owner), "%s/%s", ns, name);
+	if (svc)
+		n = build_wants(d, svc, &w);
+	rc = lb_sync(&d->lb, owner, w, n, err, errlen);
+	for (int i = 0; i < n; i++) {
+		free(w[i].fe);
+		free(w[i].be);
+	}
+	free(w);
+	if (rc) {
+		log_err("service %s: %s", owner, err);
+		json_object_set_new(d->lb_errors, owner, json_string(err));
+	} else {
+		json_object_del(d->lb_errors, owner);
+	}
+	return rc;
+}
+
+/* ---- apply ---- */
+static void result(json_t *res, json_t *obj, const char *action,
+		   const char *source, const char *err)
+{
+	char ref[400], msg[2048];
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	json_t *r = json_pack("{s:s,s:s,s:s}", "kind", kind ? kind : "",
+			      "namespace", k8s_namespace(obj), "name", k8s_name(obj));
+
+	if (err) {
+		k8s_ref(obj, ref, sizeof(ref));
+		snprintf(msg, sizeof(msg), "%s: %s: %s", source, ref, err);
+		json_object_set_new(r, "error", json_string(msg));
+	} else {
+		json_object_set_new(r, "action", json_string(action));
+	}
+	json_array_append_new(res, r);
+}
+
+/* Reprogram the services an object touches; on failure put back prev. */
+static int program(struct daemon *d, enum k8s_kind k, json_t *obj,
+		   json_t *prev, char *err, size_t errlen)
+{
+	const char *svc = k == K_SERVICE ? k8s_name(obj) : slice_service(obj);
+	const char *psvc = prev && k == K_ENDPOINTSLICE ? slice_service(prev) : NULL;
+
+	if (svc && d_sync_service(d, k8s_namespace(obj), svc, err, errlen))
+		return -1;
+	if (psvc && (!svc || strcmp(psvc, svc))) {
+		char e2[256];
+		d_sync_service(d, k8s_namespace(obj), psvc, e2, sizeof(e2));
+	}
+	return 0;
+}
+
+static void apply_one(struct daemon *d, json_t *obj, const char *source,
+		      json_t *res);
+
+static void apply_endpoints(struct daemon *d, json_t *ep, const char *source,
+			    json_t *res)
+{
+	json_t *slices = k8s_endpoints_to_slices(ep), *s, *old;
+	json_t *set = store_slices(&d->store, k8s_namespace(ep), k8s_name(ep));
+	const char *k;
+	size_t i;
+	void *tmp;
+
+	json_array_foreach(slices, i, s) apply_one(d, s, source, res);
+	/* mirrored slices that the new Endpoints no longer has */
+	json_object_foreach_safe(set, tmp, k, old)
+	{
+		bool keep = false;
+		const char *mgr = json_string_value(json_object_get(
+			json_object_get(json_object_get(old, "metadata"), "labels"),
+			"endpointslice.kubernetes.io/managed-by"));
+		json_array_foreach(slices, i, s) keep |= !strcmp(k8s_name(s), k);
+		if (!keep && mgr && !strcmp(mgr, "podtrace-endpoints-mirror")) {
+			char e[256];
+			json_t *ref = json_incref(old);
+			d_delete(d, K_ENDPOINTSLICE, k8s_namespace(ep), k, e, sizeof(e));
+			json_decref(ref);
+		}
+	}
+	json_decref(slices);
+}
+
+static void apply_one(struct daemon *d, json_t *obj, const char *source,
+		      json_t *res)
+{
+	struct errs e = {0};
+	enum k8s_kind k;
+	json_t *prev;
+	char msg[2048];
+	const char *action;
+
+	if (k8s_validate(obj, &d->kctx, &e)) {
+		errs_join(&e, msg, sizeof(msg));
+		result(res, obj, NULL, source, msg);
+		errs_free(&e);
+		return;
+	}
+	k = k8s_kind_of(obj);
+	if (k == K_ENDPOINTS) {
+		apply_endpoints(d, obj, source, res);
+		result(res, obj, "configured", source, NULL);
+		return;
+	}
+	if (k == K_POD) {
+		result(res, obj, NULL, source, "kind: Pod is not supported yet");
+		return;
+	}
+	obj = json_deep_copy(obj);
+	json_object_del(obj, "status");
+	prev = store_get(&d->store, k, k8s_namespace(obj), k8s_name(obj));
+	json_incref(prev);
+	default_meta(obj, prev);
+	if (k == K_SERVICE) {
+		struct svc_alloc a = alloc_ops(&d->alloc);
+		if (svc_default(obj, prev, &a, &e)) {
+			alloc_release_svc(&d->alloc, obj);
+			alloc_claim_svc(&d->alloc, prev);
+			errs_join(&e, msg, sizeof(msg));
+			result(res, obj, NULL, source, msg);
+			goto out;
+		}
+		json_object_set_new(obj, "status", json_pack("{s:{}}", "loadBalancer"));
+	}
+	if (prev && json_equal(prev, obj)) {
+		action = "unchanged";
+	} else {
+		action = prev ? "configured" : "created";
+		store_put(&d->store, obj, source);
+		if (program(d, k, obj, prev, msg, sizeof(msg))) {
+			/* nothing of a rejected object stays: restore prev */
+			if (prev)
+				store_put(&d->store, prev, store_source(&d->store, k, k8s_namespace(obj), k8s_name(obj)));
+			else
+				store_del(&d->store, k, k8s_namespace(obj), k8s_name(obj));
+			if (k == K_SERVICE) {
+				alloc_release_svc(&d->alloc, obj);
+				alloc_claim_svc(&d->alloc, prev);
+			}
+			char e2[256];
+			program(d, k, prev ? prev : obj, NULL, e2, sizeof(e2));
+			result(res, obj, NULL, source, msg);
+			goto out;
+		}
+		if (k == K_SERVICE && prev) {
+			alloc_release_svc(&d->alloc, prev);
+			alloc_claim_svc(&d->alloc, obj);
+		}
+	}
+	result(res, obj, action, source, NULL);
+out:
+	errs_free(&e);
+	json_decref(prev);
+	json_decref(obj);
+}
+
+int d_delete(struct daemon *d, enum k8s_kind k, const char *ns,
+	     const char *name, char *err, size_t errlen)
+{
+	json_t *obj = store_get(&d->store, k, ns, name);
+
+	if (!obj) {
+		snprintf(err, errlen, "%s %s/%s not found", k8s_kind_name(k), ns, name);
+		return -1;
+	}
+	json_incref(obj);
+	store_del(&d->store, k, ns, name);
+	if (k == K_SERVICE)
+		alloc_release_svc(&d->alloc, obj);
+	program(d, k, obj, NULL, err, errlen);
+	json_decref(obj);
+	return 0;
+}
+
+json_t *d_apply(struct daemon *d, const char *source, const char *buf,
+		size_t len, bool del)
+{
+	json_t *docs = json_array(), *res = json_array(), *obj;
+	char err[512];
+	size_t i;
+
+	if (doc_decode(buf, len, docs, err, sizeof(err))) {
+		json_t *r = json_object();
+		char msg[700];
+		snprintf(msg, sizeof(msg), "%s: %s", source, err);
+		json_object_set_new(r, "error", json_string(msg));
+		json_array_append_new(res, r);
+		json_decref(docs);
+		return res;
+	}
+	json_array_foreach(docs, i, obj)
+	{
+		if (!del) {
+			apply_one(d, obj, source, res);
+			continue;
+		}
+		enum k8s_kind k = k8s_kind_of(obj);
+		if (k == K_ENDPOINTS) {
+			json_t *sl = k8s_endpoints_to_slices(obj), *s;
+			size_t j;
+			json_array_foreach(sl, j, s) d_delete(d, K_ENDPOINTSLICE, k8s_namespace(s), k8s_name(s), err, sizeof(err));
+			json_decref(sl);
+			result(res, obj, "deleted", source, NULL);
+		} else if (d_delete(d, k, k8s_namespace(obj), k8s_name(obj), err, sizeof(err))) {
+			result(res, obj, NULL, source, err);
+		} else {
+			result(res, obj, "deleted", source, NULL);
+		}
+	}
+	json_decref(docs);
+	return res;
+}
+
+/* Start-up: objects from the state dir, then the LB as they describe it;
+ * whatever an earlier daemon programmed and nobody wants is removed. */
+static void restore_one(void *arg, json_t *obj, const char *source)
+{
+	struct daemon *d = arg;
+
+	if (k8s_kind_of(obj) == K_SERVICE)
+		alloc_claim_svc(&d->alloc, obj);
+	store_put(&d->store, obj, source);
+}
+
+void d_restore(struct daemon *d)
+{
+	json_t *svcs, *s;
+	char err[512];
+	size_t i;
+
+	store_load(&d->store, restore_one, d);
+	svcs = store_list(&d->store, K_SERVICE, NULL);
+	json_array_foreach(svcs, i, s) d_sync_service(d, k8s_namespace(s), k8s_name(s), err, sizeof(err));
+	if (json_array_size(svcs))
+		log_info("restored %zu services from %s", json_array_size(svcs), d->o.state_dir);
+	json_decref(svcs);
+}
