@@ -416,3 +416,68 @@ start_echo() {
 		t_bail "start_echo $name $*: not ready"
 	fi
 }
+
+# ---- podtraced / podtrace ----------------------------------------------------
+
+# pt ARGS...: the CLI against this test's daemon.
+pt() { "$BUILD/podtrace" --socket "$T_SOCK" "$@"; }
+
+# pt_start [FLAGS...]: start podtraced isolated in this test's cgroup, pins,
+# state dir and socket; wait until it answers. PT_PID is its pid.
+pt_start() {
+	mkdir -p "$T_DIR/state"
+	rm -f "$T_SOCK"
+	"$BUILD/podtraced" --state-dir "$T_DIR/state" --socket "$T_SOCK" \
+		--bpffs "$T_BPFFS" --cgroup-root "$T_CG" \
+		--service-cidr 10.96.0.0/12 --service-cidr fd00:10:96::/112 \
+		"$@" >>"$T_DIR/podtraced.log" 2>&1 &
+	PT_PID=$!
+	t_track_pid "$PT_PID"
+	if ! poll_until 10 pt status >/dev/null 2>&1; then
+		cat "$T_DIR/podtraced.log" >&2
+		t_bail "podtraced did not come up"
+	fi
+}
+
+# pt_kill9: kill the daemon the hard way and reap it.
+pt_kill9() {
+	kill -9 "$PT_PID" 2>/dev/null
+	wait "$PT_PID" 2>/dev/null
+	return 0
+}
+
+# pt_log: the daemon's log so far (for failure messages).
+pt_log() { cat "$T_DIR/podtraced.log"; }
+
+# svc_yaml NAME CLUSTER_IP PORT TARGET [EXTRA_SPEC_YAML]: a Service document.
+# slice_yaml SVC SLICE FAMILY(IPv4|IPv6) PORTNAME PORT ADDR...: an
+# EndpointSlice with ready endpoints. "ADDR:nr" marks an endpoint not ready,
+# "ADDR:term" serving+terminating.
+slice_yaml() {
+	local svc=$1 name=$2 fam=$3 pname=$4 port=$5 a ip st
+	shift 5
+	cat <<Y
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: $name
+  labels: {kubernetes.io/service-name: $svc}
+addressType: $fam
+ports: [{name: "$pname", port: $port, protocol: TCP}, {name: "$pname", port: $port, protocol: UDP}]
+endpoints:
+Y
+	for a in "$@"; do
+		ip=${a%%:[a-z]*}
+		st=${a##*:}
+		[[ $a == "$ip" ]] && st=ready
+		case $st in
+		nr) echo "- {addresses: [\"$ip\"], conditions: {ready: false, serving: false, terminating: false}}" ;;
+		term) echo "- {addresses: [\"$ip\"], conditions: {ready: false, serving: true, terminating: true}}" ;;
+		*) echo "- {addresses: [\"$ip\"], conditions: {ready: true}}" ;;
+		esac
+	done
+}
+
+# Share of replies from ID in a ptclient output, in percent.
+pct() { echo $(( $(pt_count "$1" "ok $2") * 100 / $3 )); }

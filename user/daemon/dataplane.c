@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -93,7 +94,7 @@ static int attach_pinned(struct dataplane *dp, struct bpf_program *prog,
 	uint64_t want_cg = path_cgroup_id(cgroup_root);
 
 	dp_pin_path(dp->bpffs, "links", name, path, sizeof(path));
-	link = bpf_link__open(path);
+	link = access(path, F_OK) ? NULL : bpf_link__open(path);
 	if (link) {
 		struct bpf_link_info info = {};
 		uint32_t len = sizeof(info);
@@ -134,6 +135,22 @@ static int write_config(struct dataplane *dp, const struct dp_opts *o)
 	return bpf_map_update_elem(dp->config_fd, &zero, &c, BPF_ANY);
 }
 
+/* libbpf's messages go through our log, warnings and above only. */
+static int libbpf_log(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	char buf[1024];
+
+	if (lvl == LIBBPF_DEBUG && log_level < LOG_DEBUG)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = 0;
+	if (lvl == LIBBPF_WARN)
+		log_warn("libbpf: %s", buf);
+	else
+		log_debug("libbpf: %s", buf);
+	return 0;
+}
+
 int dp_open(struct dataplane *dp, const struct dp_opts *o)
 {
 	char maps[512], links[512];
@@ -142,6 +159,7 @@ int dp_open(struct dataplane *dp, const struct dp_opts *o)
 
 	memset(dp, 0, sizeof(*dp));
 	dp->cg_fd = -1;
+	libbpf_set_print(libbpf_log);
 	snprintf(dp->bpffs, sizeof(dp->bpffs), "%s", o->bpffs);
 	dp->ncpu = libbpf_num_possible_cpus();
 	if (ensure_bpffs(o->bpffs))

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `make test`: unit tests, then kernel end-to-end tests, then a check that
+# nothing was left behind. The last line is the total.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+[[ $EUID -eq 0 ]] || { echo "make test must run as root (BPF, cgroups, netns)" >&2; exit 1; }
+rc=0
+unit_out=$(bash tests/run-unit.sh 2>&1); urc=$?
+echo "$unit_out"
+up=$(grep -oE '\[  PASSED  \] [0-9]+' <<<"$unit_out" | awk '{s+=$4} END {print s+0}')
+uf=$(grep -oE '\[  FAILED  \] [0-9]+ test' <<<"$unit_out" | awk '{s+=$4} END {print s+0}')
+[[ $urc -ne 0 && $uf -eq 0 ]] && uf=1
+e2e_out=$(bash tests/run-e2e.sh 2>&1); erc=$?
+echo "$e2e_out"
+line=$(tail -1 <<<"$e2e_out")
+ep=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+'); ef=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')
+[[ $erc -ne 0 && ${ef:-0} -eq 0 ]] && ef=1
+# nothing may be left behind by the suite
+left=$(ip netns list 2>/dev/null | grep -c 'pt-' ; true)
+lp=$(pgrep -x podtraced | wc -l)
+lb=$(ls /sys/fs/bpf 2>/dev/null | grep -c '^pt-test' ; true)
+leak=0
+if [[ $left -ne 0 || $lp -ne 0 || $lb -ne 0 ]]; then
+	echo "LEAK: netns=$left podtraced=$lp pins=$lb"; leak=1
+fi
+[[ $urc -ne 0 || $erc -ne 0 || $leak -ne 0 ]] && rc=1
+echo "unit: $up passed, $uf failed; e2e: ${ep:-0} passed, ${ef:-0} failed; leaks: $leak"
+echo "$((up + ${ep:-0})) passed, $((uf + ${ef:-0} + leak)) failed"
+exit $rc
