@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The control socket round trip: one compact JSON line out, then the whole
+ * response (one JSON object) until the daemon closes the connection.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "cli.h"
+
+/* The daemon serves one request at a time from its event loop; a big
+ * apply takes a while, a wedged daemon should not hang scripts forever. */
+#define REPLY_TIMEOUT_S 120
+
+static int dial(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = REPLY_TIMEOUT_S};
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static int send_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Everything until EOF, NUL-terminated; NULL with errno on a read error. */
+static char *recv_all(int fd, size_t *len)
+{
+	size_t cap = 65536;
+	char *buf = malloc(cap), *nb;
+
+	*len = 0;
+	for (;;) {
+		ssize_t n;
+		if (*len + 1 >= cap) {
+			if (!(nb = realloc(buf, cap *= 2)))
+				break;
+			buf = nb;
+		}
+		n = read(fd, buf + *len, cap - *len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (n == 0) {
+			buf[*len] = 0;
+			return buf;
+		}
+		*len += (size_t)n;
+	}
+	int e = errno;
+	free(buf);
+	errno = e;
+	return NULL;
+}
+
+json_t *client_try(json_t *req, char *err, size_t errlen)
+{
+	char *line = json_dumps(req, JSON_COMPACT), *reply = NULL;
+	json_t *resp = NULL;
+	json_error_t je;
+	size_t len;
+	int fd = dial(socket_path);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot reach podtraced at %s: %s", socket_path,
+			 strerror(errno));
+		goto out;
+	}
+	if (!line || send_all(fd, line, strlen(line)) || send_all(fd, "\n", 1)) {
+		snprintf(err, errlen, "cannot send to podtraced at %s: %s", socket_path,
+			 line ? strerror(errno) : "request too large");
+		goto out;
+	}
+	/* the daemon reads up to the newline: tell it nothing more comes */
+	shutdown(fd, SHUT_WR);
+	reply = recv_all(fd, &len);
+	if (!reply) {
+		snprintf(err, errlen, "no reply from podtraced at %s: %s", socket_path,
+			 errno == EAGAIN ? "timed out" : strerror(errno));
+		goto out;
+	}
+	if (!len) {
+		snprintf(err, errlen, "podtraced at %s closed the connection without a reply",
+			 socket_path);
+		goto out;
+	}
+	resp = json_loadb(reply, len, 0, &je);
+	if (!json_is_object(resp)) {
+		snprintf(err, errlen, "bad reply from podtraced at %s: %s", socket_path,
+			 resp ? "not a JSON object" : je.text);
+		json_decref(resp);
+		resp = NULL;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(line);
+	free(reply);
+	return resp;
+}
+
+json_t *client_call(json_t *req)
+{
+	char err[1024];
+	json_t *resp = client_try(req, err, sizeof(err));
+	const char *msg;
+
+	json_decref(req);
+	if (!resp) {
+		fprintf(stderr, "podtrace: %s\n", err);
+		return NULL;
+	}
+	msg = json_string_value(json_object_get(resp, "error"));
+	if (msg) {
+		fprintf(stderr, "Error from server: %s\n", msg);
+		json_decref(resp);
+		return NULL;
+	}
+	return resp;
+}
