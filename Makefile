@@ -17,7 +17,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser/lib -I$(BUILD) \
-	  -DPT_VERSION='"$(VERSION)"' -D_GNU_SOURCE
+	  -include $(BUILD)/version.h -D_GNU_SOURCE
 LDLIBS := -lbpf -lelf -lz -lyaml -ljansson -lcgroup -lmicrohttpd
 BPF_CFLAGS := -target bpf -g -O2 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Ibpf \
 	      -Wall -Wno-unused-function
@@ -38,7 +38,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
 
-.PHONY: all deps test unit e2e demo install clean vmlinux bench format
+.PHONY: FORCE all deps test unit e2e demo install clean vmlinux bench format
 
 all: $(BUILD)/podtraced $(BUILD)/podtrace $(TOOL_BINS)
 
@@ -52,7 +52,14 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h include/*.h vmlinux/vmlinux.h
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.o: user/%.c $(wildcard user/*/*.h) include/*.h $(SKELS)
+# The version header is rewritten only when the version changes.
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(BUILD)
+	@echo '#define PT_VERSION "$(VERSION)"' >$@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+FORCE:
+
+$(BUILD)/%.o: user/%.c $(wildcard user/*/*.h) include/*.h $(SKELS) $(BUILD)/version.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iuser/$(firstword $(subst /, ,$*)) -c $< -o $@
 
@@ -67,7 +74,7 @@ $(BUILD)/podtrace: $(CLI_OBJS) $(BUILD)/libpt.a
 
 # Unit tests link the daemon's objects (minus main) and the library.
 DAEMON_LIB_OBJS := $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJS))
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(DAEMON_LIB_OBJS) $(BUILD)/libpt.a
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(DAEMON_LIB_OBJS) $(BUILD)/libpt.a $(BUILD)/version.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iuser/daemon -o $@ $^ $(LDLIBS) -lcmocka
 

@@ -23,6 +23,8 @@ int usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* getopt returned '?' or ':' (optstring starts with ':'): say which flag. */
 int bad_flag(const char *cmd, const char *usage, int c, char **argv);
+/* optarg, minus the "=" of pflag's "-o=json" form that kubectl users type. */
+const char *flag_value(const char *optarg);
 /* The `-n NS` and `-o FMT` flags that several subcommands share. */
 enum out_fmt { OUT_TABLE, OUT_WIDE, OUT_JSON, OUT_YAML };
 int parse_output(const char *s, enum out_fmt *out);

@@ -69,6 +69,11 @@ int bad_flag(const char *cmd, const char *usage, int c, char **argv)
 	return usage_error(cmd, usage, "unknown flag: %s", word);
 }
 
+const char *flag_value(const char *arg)
+{
+	return arg[0] == '=' ? arg + 1 : arg;
+}
+
 int parse_output(const char *s, enum out_fmt *out)
 {
 	static const char *const names[] = {"", "wide", "json", "yaml"};

@@ -107,6 +107,7 @@ struct svc_alloc alloc_ops(struct alloc *a)
 {
 	return (struct svc_alloc){
 		.ctx = a,
+		.family0 = a->n ? a->cidr[0].base.family : 4,
 		.ip = take_ip,
 		.node_port = take_port,
 		.claim_ip = claim_ip,

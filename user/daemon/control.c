@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,9 +213,120 @@ static json_t *dispatch(struct daemon *d, json_t *req)
 	return err_obj("unknown command \"%s\"", cmd ? cmd : "");
 }
 
-int control_listen(const char *path)
+/* A client connection: the request is read and the response written
+ * without blocking the loop. */
+struct client {
+	struct watch w;
+	char *in, *out;
+	size_t in_len, in_cap, out_len, out_off;
+};
+
+static struct watch listen_w = {.fd = -1};
+static const char *sock_path;
+
+static void client_close(struct daemon *d, struct client *c)
+{
+	loop_del(d, &c->w);
+	close(c->w.fd);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+static void client_flush(struct daemon *d, struct client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = write(c->w.fd, c->out + c->out_off, c->out_len - c->out_off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			loop_mod(d, &c->w, EPOLLOUT);
+			return;
+		}
+		if (n <= 0)
+			break;
+		c->out_off += (size_t)n;
+	}
+	client_close(d, c);
+}
+
+static void client_request(struct daemon *d, struct client *c)
+{
+	json_error_t je;
+	json_t *req = json_loadb(c->in, c->in_len, 0, &je);
+	json_t *resp = req ? dispatch(d, req) : err_obj("bad request: %s", je.text);
+
+	c->out = json_dumps(resp, JSON_COMPACT);
+	if (!c->out)
+		c->out = strdup("{\"error\":\"cannot encode the response\"}");
+	c->out_len = strlen(c->out);
+	c->out = realloc(c->out, c->out_len + 1);
+	c->out[c->out_len++] = '\n';
+	json_decref(req);
+	json_decref(resp);
+	client_flush(d, c);
+}
+
+static void client_event(struct daemon *d, struct watch *w, uint32_t events)
+{
+	struct client *c = (struct client *)w;
+
+	if (c->out) {
+		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+			client_flush(d, c);
+		return;
+	}
+	for (;;) {
+		if (c->in_len + 1 >= c->in_cap) {
+			if (c->in_cap >= MAX_REQ) {
+				client_close(d, c);
+				return;
+			}
+			c->in = realloc(c->in, c->in_cap = c->in_cap ? c->in_cap * 2 : 65536);
+		}
+		ssize_t n = read(c->w.fd, c->in + c->in_len, c->in_cap - c->in_len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			if (c->in_len)
+				client_request(d, c); /* EOF ends the request too */
+			else
+				client_close(d, c);
+			return;
+		}
+		c->in_len += (size_t)n;
+		if (c->in[c->in_len - 1] == '\n') {
+			client_request(d, c);
+			return;
+		}
+	}
+}
+
+static void accept_event(struct daemon *d, struct watch *w, uint32_t events)
+{
+	(void)events;
+	for (;;) {
+		int fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		struct client *c;
+
+		if (fd < 0)
+			return;
+		c = calloc(1, sizeof(*c));
+		c->w.fd = fd;
+		c->w.fn = client_event;
+		if (loop_add(d, &c->w, EPOLLIN)) {
+			close(fd);
+			free(c);
+		}
+	}
+}
+
+int control_init(struct daemon *d)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	const char *path = d->o.socket;
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -225,73 +336,24 @@ int control_listen(const char *path)
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	unlink(path);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(fd, 64)) {
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 128)) {
 		log_err("control socket %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	chmod(path, 0600);
-	return fd;
+	listen_w.fd = fd;
+	listen_w.fn = accept_event;
+	sock_path = path;
+	return loop_add(d, &listen_w, EPOLLIN);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
+void control_fini(struct daemon *d)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Requests are small and come from the local CLI: read the request with
- * a deadline rather than keeping per-client state in the loop. */
-void control_accept(struct daemon *d, int lfd)
-{
-	struct timeval tv = {.tv_sec = 10};
-	size_t len = 0, cap = 65536;
-	char *buf;
-	json_t *req, *resp;
-	json_error_t je;
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-	if (fd < 0)
+	if (listen_w.fd < 0)
 		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	buf = malloc(cap);
-	for (;;) {
-		ssize_t n;
-		if (len + 1 >= cap) {
-			if (cap >= MAX_REQ)
-				break;
-			buf = realloc(buf, cap *= 2);
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (buf[len - 1] == '\n')
-			break;
-	}
-	req = json_loadb(buf, len, 0, &je);
-	free(buf);
-	resp = req ? dispatch(d, req) : err_obj("bad request: %s", je.text);
-	char *out = json_dumps(resp, JSON_COMPACT);
-	if (out) {
-		write_all(fd, out, strlen(out));
-		write_all(fd, "\n", 1);
-	}
-	free(out);
-	json_decref(req);
-	json_decref(resp);
-	close(fd);
+	loop_del(d, &listen_w);
+	close(listen_w.fd);
+	unlink(sock_path);
 }

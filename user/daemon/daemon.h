@@ -33,8 +33,17 @@ struct alloc {
 	struct hmap owner; /* "ip:10.96.0.10" / "port:30080" -> owner */
 };
 
+struct daemon;
+
+/* One entry of the event loop: fd readiness calls fn. */
+struct watch {
+	int fd;
+	void (*fn)(struct daemon *d, struct watch *w, uint32_t events);
+};
+
 struct daemon {
 	struct opts o;
+	int epfd;
 	struct dataplane dp;
 	struct lb lb;
 	struct store store;
@@ -72,8 +81,13 @@ void manifests_rescan(struct daemon *d);
 int nodeaddr_init(struct daemon *d);
 void nodeaddr_event(struct daemon *d, int fd);
 
+/* main.c: the loop */
+int loop_add(struct daemon *d, struct watch *w, uint32_t events);
+int loop_mod(struct daemon *d, struct watch *w, uint32_t events);
+void loop_del(struct daemon *d, struct watch *w);
+
 /* control.c */
-int control_listen(const char *path);
-void control_accept(struct daemon *d, int lfd);
+int control_init(struct daemon *d);
+void control_fini(struct daemon *d);
 
 #endif

@@ -170,20 +170,57 @@ static int rm_tree(const char *path)
 	return system(cmd);
 }
 
-static int ep_add(int ep, int fd, uint64_t tag)
+int loop_add(struct daemon *d, struct watch *w, uint32_t events)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
+	struct epoll_event ev = {.events = events, .data.ptr = w};
 
-	return fd < 0 ? 0 : epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, w->fd, &ev);
 }
 
-enum { EV_SIGNAL = 1, EV_CONTROL, EV_INOTIFY, EV_NETLINK };
+int loop_mod(struct daemon *d, struct watch *w, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = w};
+
+	return epoll_ctl(d->epfd, EPOLL_CTL_MOD, w->fd, &ev);
+}
+
+void loop_del(struct daemon *d, struct watch *w)
+{
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+}
+
+static void signal_event(struct daemon *d, struct watch *w, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			manifests_rescan(d);
+		else
+			d->stop = true;
+	}
+}
+
+static void inotify_event(struct daemon *d, struct watch *w, uint32_t events)
+{
+	(void)w;
+	(void)events;
+	manifests_event(d);
+}
+
+static void netlink_event(struct daemon *d, struct watch *w, uint32_t events)
+{
+	(void)events;
+	nodeaddr_event(d, w->fd);
+}
 
 static int run(struct daemon *d)
 {
+	static struct watch sig_w = {.fn = signal_event};
+	static struct watch ino_w = {.fn = inotify_event};
+	static struct watch nl_w = {.fn = netlink_event};
 	sigset_t mask;
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-	int sfd, cfd, nfd;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -191,50 +228,31 @@ static int run(struct daemon *d)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	cfd = control_listen(d->o.socket);
-	if (cfd < 0)
+	sig_w.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	loop_add(d, &sig_w, EPOLLIN);
+	if (control_init(d))
 		return 1;
-	nfd = nodeaddr_init(d);
-	ep_add(ep, sfd, EV_SIGNAL);
-	ep_add(ep, cfd, EV_CONTROL);
-	ep_add(ep, manifests_fd(), EV_INOTIFY);
-	ep_add(ep, nfd, EV_NETLINK);
+	ino_w.fd = manifests_fd();
+	if (ino_w.fd >= 0)
+		loop_add(d, &ino_w, EPOLLIN);
+	nl_w.fd = nodeaddr_init(d);
+	if (nl_w.fd >= 0)
+		loop_add(d, &nl_w, EPOLLIN);
 	log_info("podtraced %s ready: socket %s", PT_VERSION, d->o.socket);
 
 	while (!d->stop) {
-		struct epoll_event evs[16];
-		int n = epoll_wait(ep, evs, 16, -1);
+		struct epoll_event evs[32];
+		int n = epoll_wait(d->epfd, evs, 32, -1);
 
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++) {
-			switch (evs[i].data.u64) {
-			case EV_SIGNAL: {
-				struct signalfd_siginfo si;
-				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					if (si.ssi_signo == SIGHUP)
-						manifests_rescan(d);
-					else
-						d->stop = true;
-				}
-				break;
-			}
-			case EV_CONTROL:
-				control_accept(d, cfd);
-				break;
-			case EV_INOTIFY:
-				manifests_event(d);
-				break;
-			case EV_NETLINK:
-				nodeaddr_event(d, nfd);
-				break;
-			}
+			struct watch *w = evs[i].data.ptr;
+			w->fn(d, w, evs[i].events);
 		}
 	}
 	log_info("shutting down; the dataplane stays pinned under %s", d->o.bpffs);
-	close(cfd);
-	unlink(d->o.socket);
+	control_fini(d);
 	return 0;
 }
 
@@ -281,6 +299,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &d.started);
+	d.epfd = epoll_create1(EPOLL_CLOEXEC);
 	d.lb_errors = json_object();
 	mkparent(d.o.socket);
 	if (setup_ctx(&d) || store_init(&d.store, d.o.state_dir))

@@ -203,6 +203,18 @@ static int program(struct daemon *d, enum k8s_kind k, json_t *obj,
 static void apply_one(struct daemon *d, json_t *obj, const char *source,
 		      json_t *res);
 
+/* A stored Service whose programming failed is retried on re-apply. */
+static bool needs_retry(struct daemon *d, enum k8s_kind k, json_t *obj)
+{
+	const char *svc = k == K_SERVICE ? k8s_name(obj) : slice_service(obj);
+	char owner[300];
+
+	if (!svc)
+		return false;
+	snprintf(owner, sizeof(owner), "%s/%s", k8s_namespace(obj), svc);
+	return json_object_get(d->lb_errors, owner) != NULL;
+}
+
 static void apply_endpoints(struct daemon *d, json_t *ep, const char *source,
 			    json_t *res)
 {
@@ -272,7 +284,7 @@ static void apply_one(struct daemon *d, json_t *obj, const char *source,
 		}
 		json_object_set_new(obj, "status", json_pack("{s:{}}", "loadBalancer"));
 	}
-	if (prev && json_equal(prev, obj)) {
+	if (prev && json_equal(prev, obj) && !needs_retry(d, k, obj)) {
 		action = "unchanged";
 	} else {
 		action = prev ? "configured" : "created";

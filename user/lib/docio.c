@@ -200,11 +200,11 @@ static void append_doc(json_t *out, json_t *doc)
 	const char *kind = json_string_value(json_object_get(doc, "kind"));
 	json_t *items = json_object_get(doc, "items");
 
-	if (kind && strlen(kind) > 4 &&
+	if (kind && strlen(kind) >= 4 &&
 	    !strcmp(kind + strlen(kind) - 4, "List") && json_is_array(items)) {
 		size_t i;
 		json_t *it;
-		json_array_foreach(items, i, it) append_doc(out, it);
+		json_array_foreach(items, i, it) append_doc(out, json_incref(it));
 		json_decref(doc);
 		return;
 	}
@@ -295,6 +295,7 @@ int doc_decode(const char *buf, size_t len, json_t *out, char *err,
 }
 
 /* ---- YAML out ---- */
+static int looks_like_date(const char *s);
 static int emit_scalar(yaml_emitter_t *e, const char *s, int plain_ok)
 {
 	yaml_event_t ev;
@@ -343,7 +344,8 @@ static int emit_value(yaml_emitter_t *e, json_t *v)
 	case JSON_STRING: {
 		const char *s = json_string_value(v);
 		json_t *probe = plain_scalar(s, strlen(s));
-		int plain = json_is_string(probe);
+		/* YAML 1.1 readers take 2006-01-02... for a timestamp */
+		int plain = json_is_string(probe) && !looks_like_date(s);
 		json_decref(probe);
 		return emit_scalar(e, s, plain) ? 0 : -1;
 	}
@@ -361,6 +363,12 @@ static int emit_value(yaml_emitter_t *e, json_t *v)
 	default:
 		return emit_scalar(e, "null", 1) ? 0 : -1;
 	}
+}
+
+static int looks_like_date(const char *s)
+{
+	return strlen(s) >= 10 && isdigit((unsigned char)s[0]) &&
+	       isdigit((unsigned char)s[3]) && s[4] == '-' && s[7] == '-';
 }
 
 static int write_buf(void *data, unsigned char *buf, size_t size)

@@ -331,7 +331,8 @@ static void check_svc_ports(json_t *spec, int type, bool headless,
 
 		snprintf(path, sizeof(path), "spec.ports[%zu].port", i);
 		if (!port_ok(json_object_get(p, "port")))
-			errs_add(e, path, "Invalid value: must be between 1 and 65535, inclusive");
+			errs_add(e, path, "Invalid value: %lld: must be between 1 and 65535, inclusive",
+				 json_integer_value(json_object_get(p, "port")));
 		snprintf(path, sizeof(path), "spec.ports[%zu].protocol", i);
 		proto = proto_parse(json_object_get(p, "protocol"), path, e);
 		snprintf(path, sizeof(path), "spec.ports[%zu].name", i);
@@ -355,7 +356,8 @@ static void check_svc_ports(json_t *spec, int type, bool headless,
 			errs_add(e, path, "Invalid value: \"%s\": must be a port number or an IANA service name",
 				 json_string_value(tp));
 		else if (tp && !json_is_string(tp) && !json_is_null(tp) && !port_ok(tp))
-			errs_add(e, path, "Invalid value: must be between 1 and 65535, inclusive");
+			errs_add(e, path, "Invalid value: %lld: must be between 1 and 65535, inclusive",
+				 json_integer_value(tp));
 		snprintf(path, sizeof(path), "spec.ports[%zu].nodePort", i);
 		if (np && !json_is_null(np) && json_integer_value(np) != 0) {
 			long long v = json_integer_value(np);
@@ -471,7 +473,8 @@ static void check_slice(json_t *obj, struct errs *e)
 		const char *name = json_string_value(json_object_get(p, "name"));
 		snprintf(path, sizeof(path), "ports[%zu].port", i);
 		if (port && !json_is_null(port) && !port_ok(port))
-			errs_add(e, path, "Invalid value: must be between 1 and 65535, inclusive");
+			errs_add(e, path, "Invalid value: %lld: must be between 1 and 65535, inclusive",
+				 json_integer_value(port));
 		snprintf(path, sizeof(path), "ports[%zu].protocol", i);
 		proto_parse(json_object_get(p, "protocol"), path, e);
 		snprintf(path, sizeof(path), "ports[%zu].name", i);
@@ -766,6 +769,15 @@ int svc_default(json_t *obj, json_t *prev, const struct svc_alloc *a,
 				    json_pack("{s:{s:i}}", "clientIP", "timeoutSeconds", 10800));
 	if (s.type == SVC_EXTERNAL_NAME)
 		return 0;
+	if (s.headless) {
+		/* as the API server: families recorded, no address */
+		json_t *fl = json_object_get(spec, "ipFamilies");
+		json_object_set_new(spec, "clusterIPs", json_pack("[s]", "None"));
+		if (!json_array_size(fl))
+			json_object_set_new(spec, "ipFamilies", json_pack("[s]", a->family0 == 6 ? "IPv6" : "IPv4"));
+		if (!json_object_get(spec, "ipFamilyPolicy"))
+			json_object_set_new(spec, "ipFamilyPolicy", json_string("SingleStack"));
+	}
 	if (!s.headless && default_ips(spec, pspec, owner, a, e))
 		return -1;
 	if ((s.type == SVC_NODE_PORT || s.type == SVC_LOAD_BALANCER) &&

@@ -97,6 +97,7 @@ int svc_view(json_t *obj, struct service *s);
  * allocators are callbacks so unit tests and the daemon share the logic. */
 struct svc_alloc {
 	void *ctx;
+	int family0; /* the first configured service CIDR's family */
 	/* take a free address / port for owner "ns/name" */
 	int (*ip)(void *ctx, const char *owner, int family, struct ipaddr *out);
 	int (*node_port)(void *ctx, const char *owner, uint16_t *out);

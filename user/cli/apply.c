@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * apply and delete. Files go to the daemon as text: it decodes, validates
+ * and reports per object, so the client stays a thin pipe and error
+ * messages (file, object, field path) come from one place.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "cli.h"
+#include "k8s.h"
+
+static const char apply_usage[] =
+	"Usage: podtrace apply -f FILE|DIR|- [-f ...]\n"
+	"\n"
+	"Create or update Services, EndpointSlices and Endpoints from YAML or JSON\n"
+	"(multi-document and List allowed). A directory applies every *.yaml, *.yml\n"
+	"and *.json directly in it, in name order, one file at a time; - reads stdin.\n"
+	"\n"
+	"Flags:\n"
+	"  -f, --filename PATH   file, directory or - (repeatable)\n"
+	"  -h, --help            show this help\n";
+
+static const char delete_usage[] =
+	"Usage: podtrace delete (-f FILE|DIR|- | svc|endpointslice NAME... [-n NS])\n"
+	"\n"
+	"Delete the objects named in files, or objects by kind and name.\n"
+	"\n"
+	"Flags:\n"
+	"  -f, --filename PATH   file, directory or - (repeatable)\n"
+	"  -n, --namespace NS    namespace of NAME (default \"default\")\n"
+	"  -h, --help            show this help\n";
+
+/* What a run over several files adds up to. */
+struct tally {
+	int objects, errors;
+};
+
+/* kubectl's resource names: lowercase kind, plus the group when not core. */
+static const char *resource(const char *kind)
+{
+	static const struct {
+		const char *kind, *res;
+	} known[] = {
+		{"Service", "service"},
+		{"EndpointSlice", "endpointslice.discovery.k8s.io"},
+		{"Endpoints", "endpoints"},
+		{"Pod", "pod"},
+	};
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(known[i].kind, kind))
+			return known[i].res;
+	return kind;
+}
+
+static void print_results(json_t *results, struct tally *t)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(results, i, r)
+	{
+		const char *err = jstr(r, "error", NULL);
+		const char *res = resource(jstr(r, "kind", ""));
+		const char *name = jstr(r, "name", "");
+		const char *action = jstr(r, "action", "");
+
+		if (err) {
+			fprintf(stderr, "error: %s\n", err);
+			t->errors++;
+		} else if (!strcmp(action, "deleted")) {
+			printf("%s \"%s\" deleted\n", res, name);
+		} else {
+			printf("%s/%s %s\n", res, name, action);
+		}
+		t->objects++;
+	}
+}
+
+/* The whole of a file, or of stdin for "-". NULL with errno set. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	size_t cap = 65536, n;
+	char *buf, *nb;
+
+	if (!f)
+		return NULL;
+	buf = malloc(cap);
+	*len = 0;
+	while ((n = fread(buf + *len, 1, cap - *len, f)) > 0) {
+		*len += n;
+		if (*len == cap) {
+			if (!(nb = realloc(buf, cap *= 2)))
+				break;
+			buf = nb;
+		}
+	}
+	int bad = ferror(f), e = errno;
+	if (f != stdin)
+		fclose(f);
+	if (bad) {
+		free(buf);
+		errno = e;
+		return NULL;
+	}
+	return buf;
+}
+
+static void send_file(const char *path, bool del, struct tally *t)
+{
+	const char *source = strcmp(path, "-") ? path : "<stdin>";
+	size_t len;
+	char *data = slurp(path, &len);
+	json_t *req, *resp;
+
+	if (!data) {
+		fprintf(stderr, "error: %s: %s\n", source, strerror(errno));
+		t->errors++;
+		return;
+	}
+	/* jansson strings are UTF-8: anything else can't be a manifest */
+	req = json_pack("{s:s,s:s,s:s%}", "cmd", "apply", "source", source,
+			"data", data, len);
+	free(data);
+	if (!req) {
+		fprintf(stderr, "error: %s: not UTF-8 text\n", source);
+		t->errors++;
+		return;
+	}
+	if (del)
+		json_object_set_new(req, "delete", json_true());
+	resp = client_call(req);
+	if (!resp) {
+		t->errors++;
+		return;
+	}
+	print_results(json_object_get(resp, "results"), t);
+	json_decref(resp);
+}
+
+static bool manifest_name(const char *name)
+{
+	static const char *const exts[] = {".yaml", ".yml", ".json"};
+	size_t n = strlen(name);
+
+	for (int i = 0; i < 3; i++) {
+		size_t e = strlen(exts[i]);
+		if (n > e && !strcmp(name + n - e, exts[i]))
+			return true;
+	}
+	return false;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	/* byte order, not the locale's: the same order on every host */
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int only_manifests(const struct dirent *de)
+{
+	return de->d_name[0] != '.' && manifest_name(de->d_name);
+}
+
+static void send_dir(const char *dir, bool del, struct tally *t)
+{
+	struct dirent **ents;
+	int n = scandir(dir, &ents, only_manifests, by_name);
+	size_t dl = strlen(dir);
+
+	if (n < 0) {
+		fprintf(stderr, "error: %s: %s\n", dir, strerror(errno));
+		t->errors++;
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		char *path;
+		struct stat st;
+
+		if (asprintf(&path, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/",
+			     ents[i]->d_name) < 0)
+			abort();
+		/* a directory called x.yaml is not a manifest */
+		if (!stat(path, &st) && S_ISREG(st.st_mode))
+			send_file(path, del, t);
+		free(path);
+		free(ents[i]);
+	}
+	free(ents);
+}
+
+static void send_path(const char *path, bool del, struct tally *t)
+{
+	struct stat st;
+
+	if (strcmp(path, "-") && !stat(path, &st) && S_ISDIR(st.st_mode))
+		send_dir(path, del, t);
+	else
+		send_file(path, del, t);
+}
+
+static int send_paths(const char **paths, int n, bool del)
+{
+	struct tally t = {0};
+
+	for (int i = 0; i < n; i++)
+		send_path(paths[i], del, &t);
+	if (!t.objects && !t.errors) {
+		fprintf(stderr, "error: no objects passed to %s\n", del ? "delete" : "apply");
+		return 1;
+	}
+	return t.errors ? 1 : 0;
+}
+
+static const struct option apply_opts[] = {
+	{"filename", required_argument, NULL, 'f'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static const struct option delete_opts[] = {
+	{"filename", required_argument, NULL, 'f'},
+	{"namespace", required_argument, NULL, 'n'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+int cmd_apply(int argc, char **argv)
+{
+	const char **files = calloc((size_t)argc, sizeof(*files));
+	int nf = 0, c, rc;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":f:h", apply_opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			files[nf++] = flag_value(optarg);
+			break;
+		case 'h':
+			free(files);
+			fputs(apply_usage, stdout);
+			return 0;
+		default:
+			free(files);
+			return bad_flag("apply", apply_usage, c, argv);
+		}
+	}
+	if (optind < argc)
+		rc = usage_error("apply", apply_usage, "unexpected argument \"%s\"", argv[optind]);
+	else if (!nf)
+		rc = usage_error("apply", apply_usage, "-f FILE is required");
+	else
+		rc = send_paths(files, nf, false);
+	free(files);
+	return rc;
+}
+
+static int delete_named(const char *kind, const char *ns, char **names, int n)
+{
+	struct tally t = {0};
+
+	for (int i = 0; i < n; i++) {
+		json_t *resp = client_call(json_pack("{s:s,s:s,s:s,s:s}", "cmd", "delete",
+						     "kind", kind, "namespace", ns,
+						     "name", names[i]));
+		if (!resp) {
+			t.errors++;
+			continue;
+		}
+		print_results(json_object_get(resp, "results"), &t);
+		json_decref(resp);
+	}
+	return t.errors ? 1 : 0;
+}
+
+int cmd_delete(int argc, char **argv)
+{
+	const char **files = calloc((size_t)argc, sizeof(*files));
+	const char *ns = NULL;
+	int nf = 0, c, rc;
+	enum k8s_kind k;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, ":f:n:h", delete_opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			files[nf++] = flag_value(optarg);
+			break;
+		case 'n':
+			ns = flag_value(optarg);
+			break;
+		case 'h':
+			free(files);
+			fputs(delete_usage, stdout);
+			return 0;
+		default:
+			free(files);
+			return bad_flag("delete", delete_usage, c, argv);
+		}
+	}
+	if (nf) {
+		if (optind < argc)
+			rc = usage_error("delete", delete_usage,
+					 "-f and names can't be mixed (\"%s\")", argv[optind]);
+		else if (ns)
+			/* the files say where their objects live */
+			rc = usage_error("delete", delete_usage, "-n can't be used with -f");
+		else
+			rc = send_paths(files, nf, true);
+		free(files);
+		return rc;
+	}
+	free(files);
+	if (optind == argc)
+		return usage_error("delete", delete_usage, "a kind and a name, or -f, are required");
+	k = k8s_kind_from_arg(argv[optind]);
+	if (k != K_SERVICE && k != K_ENDPOINTSLICE)
+		return usage_error("delete", delete_usage,
+				   "unknown resource type \"%s\" (want svc or endpointslice)",
+				   argv[optind]);
+	if (optind + 1 == argc)
+		return usage_error("delete", delete_usage, "a name is required");
+	return delete_named(argv[optind], ns ? ns : "default", argv + optind + 1,
+			    argc - optind - 1);
+}
