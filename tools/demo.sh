@@ -39,10 +39,9 @@ for i in 1 2; do
 	ip -n $ns link set lo up
 	ip -n $ns link set eth0 up
 	ip -n $ns route add default via 10.244.$i.1
-	mkdir -p "$DEMO/www$i"
-	echo "hello from demo pod $i (10.244.$i.2)" >"$DEMO/www$i/index.html"
-	ip netns exec $ns python3 -m http.server 8080 --bind 10.244.$i.2 \
-		--directory "$DEMO/www$i" >/dev/null 2>&1 &
+	# a tiny HTTP server answering with its identity
+	ip netns exec $ns "$BUILD/tests/echo-id" --http --port 8080 \
+		--id "hello from demo pod $i (10.244.$i.2)" >"$DEMO/pod$i.log" 2>&1 &
 	PIDS+=($!)
 done
 

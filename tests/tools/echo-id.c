@@ -36,11 +36,12 @@ struct lsock {
 static struct lsock socks[2 * MAX_PORTS];
 static int nsocks;
 static const char *id;
+static int http; /* --http: answer one HTTP request instead (demo backends) */
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: echo-id --id NAME --port P [--port P ...] "
-			"[--ready-file F]\n");
+			"[--ready-file F] [--http]\n");
 	exit(2);
 }
 
@@ -116,6 +117,33 @@ static void write_ready(const char *path)
 		die("write ready file");
 }
 
+/* Read the request head (bounded by a 1 s timeout), reply with the id. */
+static void serve_http(int c, const char *body)
+{
+	struct timeval tv = {.tv_sec = 1};
+	char req[4096], resp[1024];
+	size_t got = 0;
+	int n;
+
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (got < sizeof(req) - 1) {
+		ssize_t r = recv(c, req + got, sizeof(req) - 1 - got, 0);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		req[got] = 0;
+		if (strstr(req, "\r\n\r\n"))
+			break;
+	}
+	n = snprintf(resp, sizeof(resp),
+		     "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
+		     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		     strlen(body), body);
+	if (send(c, resp, (size_t)n, MSG_NOSIGNAL) != n)
+		perror("echo-id: send");
+	close(c);
+}
+
 static void serve_tcp(struct lsock *l)
 {
 	char msg[512];
@@ -130,6 +158,10 @@ static void serve_tcp(struct lsock *l)
 			if (errno != EAGAIN)
 				perror("echo-id: accept");
 			return;
+		}
+		if (http) {
+			serve_http(c, msg);
+			continue;
 		}
 		/* A fresh socket has room for a few bytes: no need to poll. */
 		if (send(c, msg, n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
@@ -203,6 +235,10 @@ int main(int argc, char **argv)
 	int ep, sfd, i;
 
 	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--http")) {
+			http = 1;
+			continue;
+		}
 		if (i + 1 >= argc)
 			usage();
 		if (!strcmp(argv[i], "--id"))

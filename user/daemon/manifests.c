@@ -92,6 +92,23 @@ static void prune(struct daemon *d, const char *source, json_t *keep)
 	}
 }
 
+/* Endpoints are stored as the EndpointSlices they convert to. */
+static json_t *expand_endpoints(json_t *docs)
+{
+	size_t i, n = json_array_size(docs);
+
+	for (i = 0; i < n; i++) {
+		json_t *o = json_array_get(docs, i);
+		if (k8s_kind_of(o) == K_ENDPOINTS)
+			{
+			json_t *sl = k8s_endpoints_to_slices(o);
+			json_array_extend(docs, sl);
+			json_decref(sl);
+		}
+	}
+	return docs;
+}
+
 static void load_file(struct daemon *d, const char *name)
 {
 	char path[1024], source[1100], err[512];
@@ -123,7 +140,7 @@ static void load_file(struct daemon *d, const char *name)
 				 json_string_value(json_object_get(r, "action")));
 	}
 	json_decref(res);
-	prune(d, source, docs);
+	prune(d, source, expand_endpoints(docs));
 out:
 	free(buf);
 	json_decref(docs);
