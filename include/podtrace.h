@@ -11,6 +11,7 @@
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
+#include <linux/bpf.h>
 #endif
 
 #define PT_NAME "podtrace"
@@ -134,6 +135,45 @@ struct pt_config {
 	__u32 flags;
 	__u16 nodeport_min; /* host order */
 	__u16 nodeport_max;
+};
+
+/* ---- pods: cgroup attribution and the guard plane ---- */
+
+/* pt_cgroup (hash): cgroup v2 id of a pod or container cgroup -> pod. The
+ * daemon keeps it; the guard plane counts per pod through it and the trace
+ * plane filters on it (only known cgroups cost an event). */
+#define PT_CG_POD (1u << 0)	  /* the pod cgroup itself */
+#define PT_CG_CONTAINER (1u << 1) /* a container cgroup under it */
+
+struct pt_cgroup_val {
+	__u32 pod_id;	 /* index into the per-pod arrays, < PT_MAX_PODS */
+	__u16 ctr_index; /* container index (init containers after the rest) */
+	__u16 flags;
+};
+
+enum pt_dir {
+	PT_EGRESS = 0,
+	PT_INGRESS = 1,
+};
+
+/* pt_bw (array indexed by pod_id * 2 + dir): a token bucket per pod and
+ * direction. rate 0 = unlimited. */
+struct pt_bw {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	__u64 rate_bps;	   /* bits per second, from the annotation */
+	__u64 burst_bytes; /* bucket depth */
+	__s64 credit;	   /* bytes, may go negative (debt) */
+	__u64 last_ns;
+};
+
+/* pt_pod_stats (per-CPU array indexed by pod_id). */
+struct pt_pod_stats {
+	__u64 bytes[2];	    /* by enum pt_dir */
+	__u64 packets[2];
+	__u64 drops_bw[2];  /* dropped by the bandwidth limit */
+	__u64 cn_marks[2];  /* allowed with congestion notification */
+	__u64 dev_denied;   /* device accesses refused */
 };
 
 /* ---- events (one ring buffer, pt_events) ---- */
