@@ -18,7 +18,7 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Iinclude -Iuser/lib -I$(BUILD) \
 	  -include $(BUILD)/version.h -D_GNU_SOURCE
-LDLIBS := -lbpf -lelf -lz -lyaml -ljansson -lcgroup -lmicrohttpd
+LDLIBS := -lbpf -lelf -lz -lyaml -ljansson -lcgroup -lmicrohttpd -lm
 BPF_CFLAGS := -target bpf -g -O2 -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Iinclude -Ibpf \
 	      -Wall -Wno-unused-function
 
@@ -76,7 +76,12 @@ $(BUILD)/podtrace: $(CLI_OBJS) $(BUILD)/libpt.a
 DAEMON_LIB_OBJS := $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJS))
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(DAEMON_LIB_OBJS) $(BUILD)/libpt.a $(BUILD)/version.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iuser/daemon -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Iuser/daemon -o $@ $(filter-out %.h,$^) $(LDLIBS) -lcmocka
+
+# guardctl drives the guard plane through the daemon's own guard.c.
+$(BUILD)/tests/guardctl: tests/tools/guardctl.c $(BUILD)/daemon/guard.o $(BUILD)/daemon/dataplane.o $(BUILD)/libpt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iuser/daemon -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/tools/%.c
 	@mkdir -p $(dir $@)

@@ -57,6 +57,20 @@ struct {
 	PT_MAP(BPF_MAP_TYPE_ARRAY, __u32, struct pt_config, 1);
 } pt_config SEC(".maps");
 
+/* ---- pods: attribution and the guard plane ---- */
+struct {
+	PT_MAP(BPF_MAP_TYPE_HASH, __u64, struct pt_cgroup_val, PT_MAX_PODS * 8);
+} pt_cgroup SEC(".maps");
+
+struct {
+	PT_MAP(BPF_MAP_TYPE_ARRAY, __u32, struct pt_bw, PT_MAX_PODS * 2);
+} pt_bw SEC(".maps");
+
+struct {
+	PT_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct pt_pod_stats,
+	       PT_MAX_PODS);
+} pt_pod_stats SEC(".maps");
+
 /* Socket-local storage: freed by the kernel when the socket goes away, so a
  * reverse-NAT entry can never outlive its socket. */
 struct {

@@ -358,6 +358,12 @@ static void test_headless_not_allocated(void **state)
 	assert_int_equal(run_default(o, NULL, &a, msg, sizeof(msg)), 0);
 	assert_int_equal(f.ip_calls + f.claim_ip_calls, 0);
 	assert_string_equal(sget(spec(o), "clusterIP"), "None");
+	/* as the API server stores it: clusterIPs ["None"], no address */
+	json_t *cips = json_object_get(spec(o), "clusterIPs");
+	if (cips) {
+		assert_int_equal(json_array_size(cips), 1);
+		assert_string_equal(json_string_value(json_array_get(cips, 0)), "None");
+	}
 	json_decref(o);
 
 	/* ExternalName: nothing either */

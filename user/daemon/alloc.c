@@ -68,7 +68,9 @@ static int claim_ip(void *ctx, const char *owner, const struct ipaddr *ip)
 	cur = owner_of(a, key);
 	if (cur)
 		return strcmp(cur, owner) ? -1 : 0;
-	if (idpool_take(&a->ip[p], cidr_offset(&a->cidr[p], ip)))
+	/* an address beyond the numbered window is tracked by owner only */
+	uint32_t off = cidr_offset(&a->cidr[p], ip);
+	if (off != UINT32_MAX && idpool_take(&a->ip[p], off))
 		return -1;
 	set_owner(a, key, owner);
 	return 0;
@@ -152,7 +154,8 @@ void alloc_release_svc(struct alloc *a, json_t *svc)
 		if (p < 0 || !cur || strcmp(cur, owner))
 			continue;
 		free(hmap_dels(&a->owner, key));
-		idpool_put(&a->ip[p], cidr_offset(&a->cidr[p], &s.ips[i]));
+		if (cidr_offset(&a->cidr[p], &s.ips[i]) != UINT32_MAX)
+			idpool_put(&a->ip[p], cidr_offset(&a->cidr[p], &s.ips[i]));
 	}
 	for (int i = 0; i < s.n_ports; i++) {
 		uint16_t np = s.ports[i].node_port;

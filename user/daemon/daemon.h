@@ -21,6 +21,9 @@ struct opts {
 	uint16_t np_min, np_max;
 	uint32_t max_frontends, max_services, max_backends, max_affinity;
 	bool connect_events;
+	const char *pod_cidr;
+	int64_t pod_pids_limit; /* 0 = none */
+	double backoff_base;	/* seconds; kubelet's is 10 */
 };
 
 /* ClusterIP and NodePort allocation, as the API server does it. */
@@ -51,8 +54,12 @@ struct daemon {
 	struct k8s_ctx kctx;
 	json_t *lb_errors; /* "ns/name" -> last programming error */
 	struct timespec started;
+	char node_ip[64];
 	bool stop;
 };
+
+struct cgmode;
+struct pod;
 
 /* alloc.c */
 int alloc_init(struct alloc *a, const struct k8s_ctx *ctx);
@@ -70,6 +77,18 @@ int d_delete(struct daemon *d, enum k8s_kind k, const char *ns,
 int d_sync_service(struct daemon *d, const char *ns, const char *name,
 		   char *err, size_t errlen);
 void d_restore(struct daemon *d);
+
+/* endpoints.c: the endpoints controller */
+void endpoints_sync_service(struct daemon *d, json_t *svc);
+void endpoints_pod_changed(struct daemon *d, json_t *pod);
+
+/* podguard.c: a pod's cgroups in the guard and trace planes */
+int podguard_init(struct daemon *d);
+void guard_pod_added(struct daemon *d, const char *uid, uint32_t pod_id,
+		     const struct cgmode *m, const char *cg, int n_c,
+		     const struct pod *view);
+void guard_pod_removed(struct daemon *d, const char *uid, uint32_t pod_id,
+		       const struct cgmode *m, const char *cg, int n_c);
 
 /* manifests.c */
 int manifests_init(struct daemon *d);

@@ -137,6 +137,7 @@ static void adopt_be(void *arg, const void *key, const void *val)
 	b->addr.family = v->family;
 	memcpy(b->addr.a, v->addr, sizeof(b->addr.a));
 	b->port = ntohs(v->port);
+	b->terminating = v->flags & 1;
 	b->id = *(const uint32_t *)key;
 	idpool_take(&a->lb->be_ids, b->id);
 }
@@ -178,17 +179,24 @@ int lb_adopt(struct lb *lb)
 }
 
 /* ---- programming ---- */
+
+/* Remove a frontend of r, unless another record took it over meanwhile
+ * (a nodePort moving between ports of one Service). */
+static void drop_fe(struct lb *lb, struct lb_rec *r, const struct lb_fe *f)
+{
+	if (hmap_get(&lb->by_fe, &f->key, sizeof(f->key)) != r)
+		return;
+	w_del(lb, LBM_FRONTEND, &f->key);
+	hmap_del(&lb->by_fe, &f->key, sizeof(f->key));
+	lb->n_fe--;
+}
 static void remove_rec(struct lb *lb, struct lb_rec *r)
 {
 	struct pt_slot_key sk = {.svc_id = r->svc_id};
 
 	/* frontends first: from now on the VIP is not translated */
-	for (int i = 0; i < r->n_fe; i++) {
-		w_del(lb, LBM_FRONTEND, &r->fe[i].key);
-		if (hmap_get(&lb->by_fe, &r->fe[i].key, sizeof(r->fe[i].key)) == r)
-			hmap_del(&lb->by_fe, &r->fe[i].key, sizeof(r->fe[i].key));
-		lb->n_fe--;
-	}
+	for (int i = 0; i < r->n_fe; i++)
+		drop_fe(lb, r, &r->fe[i]);
 	w_update(lb, LBM_SVC, &r->svc_id, NULL);
 	for (sk.slot = 1; sk.slot <= (uint32_t)r->count || sk.slot <= (uint32_t)r->n_be; sk.slot++)
 		w_del(lb, LBM_SLOT, &sk);
@@ -247,7 +255,8 @@ static int apply_rec(struct lb *lb, struct lb_rec *r, struct lb_want *w)
 		err |= w_update(lb, LBM_BACKEND, &nb[i].id, &v);
 	}
 	/* 2. slots 1..n */
-	for (int i = 0; !err && i < w->n_be; i++) {
+	int written = 0;
+	for (int i = 0; !err && i < w->n_be; i++, written = i) {
 		if (!r->layout_unknown && i < r->n_be && r->be[i].id == nb[i].id)
 			continue;
 		sk.slot = (uint32_t)i + 1;
@@ -257,7 +266,15 @@ static int apply_rec(struct lb *lb, struct lb_rec *r, struct lb_want *w)
 	if (!err)
 		err = w_update(lb, LBM_SVC, &r->svc_id, &sv);
 	if (err) {
-		/* leave the old, consistent service; drop ids not yet used */
+		/* put back the old slot layout (its backends still exist), then
+		 * drop the new backends: the old service stays consistent */
+		for (int i = 0; i <= written && i < w->n_be; i++) {
+			sk.slot = (uint32_t)i + 1;
+			if (i < r->n_be && !r->layout_unknown)
+				w_update(lb, LBM_SLOT, &sk, &r->be[i].id);
+			else if ((uint32_t)i >= old_count)
+				w_del(lb, LBM_SLOT, &sk);
+		}
 		for (int i = 0; i < w->n_be; i++)
 			if (nb[i].id && find_be(r, &nb[i]) < 0) {
 				w_del(lb, LBM_BACKEND, &nb[i].id);
@@ -273,7 +290,8 @@ static int apply_rec(struct lb *lb, struct lb_rec *r, struct lb_want *w)
 
 		if (j >= 0 && r->fe[j].kind == w->fe[i].kind && !r->layout_unknown)
 			continue;
-		if (w_update(lb, LBM_FRONTEND, &w->fe[i].key, &fv) == 0 && j < 0)
+		if (w_update(lb, LBM_FRONTEND, &w->fe[i].key, &fv) == 0 &&
+		    !hmap_get(&lb->by_fe, &w->fe[i].key, sizeof(w->fe[i].key)))
 			lb->n_fe++;
 		hmap_put(&lb->by_fe, &w->fe[i].key, sizeof(w->fe[i].key), r);
 	}
@@ -282,10 +300,7 @@ static int apply_rec(struct lb *lb, struct lb_rec *r, struct lb_want *w)
 	for (int i = 0; i < r->n_fe; i++) {
 		if (find_fe(&wr, &r->fe[i]) >= 0)
 			continue;
-		w_del(lb, LBM_FRONTEND, &r->fe[i].key);
-		if (hmap_get(&lb->by_fe, &r->fe[i].key, sizeof(r->fe[i].key)) == r)
-			hmap_del(&lb->by_fe, &r->fe[i].key, sizeof(r->fe[i].key));
-		lb->n_fe--;
+		drop_fe(lb, r, &r->fe[i]);
 	}
 	for (sk.slot = (uint32_t)w->n_be + 1; sk.slot <= old_count; sk.slot++)
 		w_del(lb, LBM_SLOT, &sk);

@@ -170,25 +170,6 @@ static int rm_tree(const char *path)
 	return system(cmd);
 }
 
-int loop_add(struct daemon *d, struct watch *w, uint32_t events)
-{
-	struct epoll_event ev = {.events = events, .data.ptr = w};
-
-	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, w->fd, &ev);
-}
-
-int loop_mod(struct daemon *d, struct watch *w, uint32_t events)
-{
-	struct epoll_event ev = {.events = events, .data.ptr = w};
-
-	return epoll_ctl(d->epfd, EPOLL_CTL_MOD, w->fd, &ev);
-}
-
-void loop_del(struct daemon *d, struct watch *w)
-{
-	epoll_ctl(d->epfd, EPOLL_CTL_DEL, w->fd, NULL);
-}
-
 static void signal_event(struct daemon *d, struct watch *w, uint32_t events)
 {
 	struct signalfd_siginfo si;

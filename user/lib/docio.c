@@ -31,8 +31,9 @@ static json_t *plain_scalar(const char *s, size_t len)
 			base = 8, p = s + 2;
 		errno = 0;
 		long long v = strtoll(p, &end, base);
-		if (!*end && !errno)
+		if (*p && !*end && !errno)
 			return json_integer(v);
+		errno = 0;
 		double d = strtod(s, &end);
 		if (!*end && !errno)
 			return json_real(d);
@@ -90,6 +91,7 @@ static json_t *parse_map(yaml_parser_t *p, struct anchors *a, char *err,
 			 size_t errlen)
 {
 	json_t *obj = json_object();
+	json_t *explicit = json_object(); /* keys written out, not merged */
 	yaml_event_t ev;
 
 	for (;;) {
@@ -97,6 +99,7 @@ static json_t *parse_map(yaml_parser_t *p, struct anchors *a, char *err,
 			goto fail;
 		if (ev.type == YAML_MAPPING_END_EVENT) {
 			yaml_event_delete(&ev);
+			json_decref(explicit);
 			return obj;
 		}
 		if (ev.type != YAML_SCALAR_EVENT) {
@@ -125,15 +128,23 @@ static json_t *parse_map(yaml_parser_t *p, struct anchors *a, char *err,
 			json_object_foreach(val, k, v)
 			{
 				if (!json_object_get(obj, k))
-					json_object_set(obj, k, v);
+					json_object_set_new(obj, k, json_deep_copy(v));
 			}
 			json_decref(val);
+		} else if (json_object_get(explicit, key)) {
+			snprintf(err, errlen, "line %zu: mapping key \"%s\" already defined",
+				 p->mark.line + 1, key);
+			json_decref(val);
+			free(key);
+			goto fail;
 		} else {
+			json_object_set_new(explicit, key, json_true());
 			json_object_set_new(obj, key, val);
 		}
 		free(key);
 	}
 fail:
+	json_decref(explicit);
 	json_decref(obj);
 	return NULL;
 }
@@ -179,8 +190,8 @@ static json_t *parse_node(yaml_parser_t *p, yaml_event_t *ev,
 	case YAML_ALIAS_EVENT:
 		v = json_object_get(a->by_name,
 				    (const char *)ev->data.alias.anchor);
-		if (v)
-			json_incref(v);
+		if (v) /* a copy: changing one use must not change the other */
+			v = json_deep_copy(v);
 		else
 			snprintf(err, errlen, "line %zu: unknown alias *%s",
 				 ev->start_mark.line + 1,
@@ -272,8 +283,11 @@ static int decode_json(const char *buf, size_t len, json_t *out, char *err,
 						 JSON_DECODE_ANY,
 					 &je);
 		if (!doc) {
+			int line = je.line;
+			for (size_t i = 0; i < off; i++)
+				line += buf[i] == '\n';
 			snprintf(err, errlen, "JSON syntax error at line %d: %s",
-				 je.line, je.text);
+				 line, je.text);
 			return -1;
 		}
 		off += je.position;
@@ -354,7 +368,7 @@ static int emit_value(yaml_emitter_t *e, json_t *v)
 			 json_integer_value(v));
 		return emit_scalar(e, num, 1) ? 0 : -1;
 	case JSON_REAL:
-		snprintf(num, sizeof(num), "%g", json_real_value(v));
+		snprintf(num, sizeof(num), "%.17g", json_real_value(v));
 		return emit_scalar(e, num, 1) ? 0 : -1;
 	case JSON_TRUE:
 		return emit_scalar(e, "true", 1) ? 0 : -1;
@@ -365,8 +379,27 @@ static int emit_value(yaml_emitter_t *e, json_t *v)
 	}
 }
 
+/* YAML 1.1 readers (kubectl, PyYAML) take these for booleans/floats */
+static int yaml11_special(const char *s)
+{
+	static const char *const w[] = {"y", "n", "yes", "no", "on", "off", ".inf", "-.inf", "+.inf", ".nan"};
+	char low[8];
+	size_t n = strlen(s);
+
+	if (n >= sizeof(low))
+		return 0;
+	for (size_t i = 0; i <= n; i++)
+		low[i] = (char)tolower((unsigned char)s[i]);
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		if (!strcmp(low, w[i]))
+			return 1;
+	return 0;
+}
+
 static int looks_like_date(const char *s)
 {
+	if (yaml11_special(s))
+		return 1;
 	return strlen(s) >= 10 && isdigit((unsigned char)s[0]) &&
 	       isdigit((unsigned char)s[3]) && s[4] == '-' && s[7] == '-';
 }

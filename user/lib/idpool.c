@@ -4,6 +4,8 @@
 
 int idpool_init(struct idpool *p, uint32_t first, uint32_t size)
 {
+	if (size < first)
+		size = first; /* an empty pool */
 	p->bits = calloc((size + 63) / 64, sizeof(uint64_t));
 	p->first = first;
 	p->size = size;

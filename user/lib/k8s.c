@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "k8s.h"
+#include "pod.h"
 
 static const struct {
 	enum k8s_kind kind;
@@ -136,19 +137,23 @@ bool dns1123_label(const char *s)
 	return true;
 }
 
+/* [a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*, at most
+ * 253 in all (no limit per part, as the API server). */
 bool dns1123_subdomain(const char *s)
 {
-	char buf[254], *save, *lbl;
+	size_t n = strlen(s);
 
-	if (!*s || strlen(s) > 253)
+	if (!n || n > 253)
 		return false;
-	strcpy(buf, s);
-	if (s[strlen(s) - 1] == '.' || s[0] == '.' || strstr(s, ".."))
-		return false;
-	for (lbl = strtok_r(buf, ".", &save); lbl;
-	     lbl = strtok_r(NULL, ".", &save))
-		if (!dns1123_label(lbl))
+	for (size_t i = 0; i < n; i++) {
+		bool alnum = islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]);
+		bool edge = i == 0 || i == n - 1 || s[i - 1] == '.' || s[i + 1] == '.';
+
+		if (alnum)
+			continue;
+		if ((s[i] != '-' && s[i] != '.') || edge)
 			return false;
+	}
 	return true;
 }
 
@@ -352,6 +357,10 @@ static void check_svc_ports(json_t *spec, int type, bool headless,
 			}
 		}
 		snprintf(path, sizeof(path), "spec.ports[%zu].targetPort", i);
+		/* 0 and "" mean "the port", as the API server defaults them */
+		if ((json_is_integer(tp) && !json_integer_value(tp)) ||
+		    (json_is_string(tp) && !*json_string_value(tp)))
+			tp = NULL;
 		if (tp && json_is_string(tp) && !iana_svc_name(json_string_value(tp)))
 			errs_add(e, path, "Invalid value: \"%s\": must be a port number or an IANA service name",
 				 json_string_value(tp));
@@ -359,6 +368,15 @@ static void check_svc_ports(json_t *spec, int type, bool headless,
 			errs_add(e, path, "Invalid value: %lld: must be between 1 and 65535, inclusive",
 				 json_integer_value(tp));
 		snprintf(path, sizeof(path), "spec.ports[%zu].nodePort", i);
+		if (np && !json_is_null(np) && !json_is_integer(np))
+			errs_add(e, path, "Invalid value: must be an integer");
+		for (size_t j = 0; j < i && json_integer_value(np); j++) {
+			json_t *q = json_array_get(ports, j);
+			if (json_equal(json_object_get(q, "nodePort"), np) &&
+			    !strcmp(json_string_value(json_object_get(q, "protocol")) ?: "TCP",
+				    json_string_value(json_object_get(p, "protocol")) ?: "TCP"))
+				errs_add(e, path, "Duplicate value: %lld", json_integer_value(np));
+		}
 		if (np && !json_is_null(np) && json_integer_value(np) != 0) {
 			long long v = json_integer_value(np);
 			if (type != SVC_NODE_PORT && type != SVC_LOAD_BALANCER)
@@ -504,6 +522,8 @@ int k8s_validate(json_t *obj, const struct k8s_ctx *ctx, struct errs *e)
 		check_service(obj, ctx, e);
 	else if (k == K_ENDPOINTSLICE)
 		check_slice(obj, e);
+	else if (k == K_POD)
+		pod_validate(obj, e);
 	return e->n ? -1 : 0;
 }
 
@@ -694,8 +714,13 @@ static int default_ips(json_t *spec, json_t *pspec, const char *owner,
 		if (f == -1)
 			f = ips[0].family == 4 ? 6 : 4;
 		if (a->ip(a->ctx, owner, f, &ips[n])) {
-			if (fams[i] == -1)
+			const char *pol = json_string_value(json_object_get(spec, "ipFamilyPolicy"));
+			if (fams[i] == -1 && (!pol || strcmp(pol, "RequireDualStack")))
 				continue; /* PreferDualStack without a second CIDR */
+			if (fams[i] == -1) {
+				errs_add(e, "spec.ipFamilyPolicy", "Invalid value: \"RequireDualStack\": this node is not configured for dual-stack services (one --service-cidr)");
+				return -1;
+			}
 			errs_add(e, "spec.clusterIP", "Internal error: no free IP in the %s service CIDR",
 				 f == 6 ? "IPv6" : f == 4 ? "IPv4" : "configured");
 			return -1;
@@ -761,7 +786,9 @@ int svc_default(json_t *obj, json_t *prev, const struct svc_alloc *a,
 	{
 		if (!json_object_get(p, "protocol"))
 			json_object_set_new(p, "protocol", json_string("TCP"));
-		if (!json_object_get(p, "targetPort") || json_is_null(json_object_get(p, "targetPort")))
+		json_t *tp = json_object_get(p, "targetPort");
+		if (!tp || json_is_null(tp) || (json_is_integer(tp) && !json_integer_value(tp)) ||
+		    (json_is_string(tp) && !*json_string_value(tp)))
 			json_object_set(p, "targetPort", json_object_get(p, "port"));
 	}
 	if (s.affinity && !json_object_get(spec, "sessionAffinityConfig"))

@@ -56,7 +56,7 @@ int cidr_parse(const char *s, struct cidr *out)
 	if (ip_parse(buf, &out->base))
 		return -1;
 	bits = strtol(slash + 1, &end, 10);
-	if (*end || bits < 0 || bits > (out->base.family == 4 ? 32 : 128))
+	if (*end || end == slash + 1 || bits < 0 || bits > (out->base.family == 4 ? 32 : 128))
 		return -1;
 	out->bits = (int)bits;
 	/* clear host bits */
@@ -106,7 +106,12 @@ uint32_t cidr_offset(const struct cidr *c, const struct ipaddr *ip)
 {
 	int last = c->base.family == 4 ? 0 : 3;
 
-	return ntohl(ip->a[last]) - ntohl(c->base.a[last]);
+	/* only the window of cidr_size() addresses is numbered */
+	for (int i = 0; i < last; i++)
+		if (ip->a[i] != c->base.a[i])
+			return UINT32_MAX;
+	uint32_t off = ntohl(ip->a[last]) - ntohl(c->base.a[last]);
+	return off < cidr_size(c) ? off : UINT32_MAX;
 }
 
 const char *cidr_str(const struct cidr *c, char *buf, size_t len)

@@ -27,7 +27,7 @@ bool cidr_contains(const struct cidr *c, const struct ipaddr *ip);
 uint32_t cidr_size(const struct cidr *c);
 /* The n-th address of the CIDR (0 = network address). */
 struct ipaddr cidr_nth(const struct cidr *c, uint32_t n);
-/* Offset of ip in c; ip must be inside. */
+/* Offset of ip in c (inside the cidr_size() window), else UINT32_MAX. */
 uint32_t cidr_offset(const struct cidr *c, const struct ipaddr *ip);
 const char *cidr_str(const struct cidr *c, char *buf, size_t len);
 

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The guard plane: attached to every pod cgroup.
+ *
+ * cgroup_skb egress/ingress: per-pod bandwidth limits (token buckets in
+ * pt_bw) and per-pod traffic counters (pt_pod_stats). The pod is found from
+ * the socket's cgroup (a container cgroup or the pod cgroup) in pt_cgroup.
+ *
+ * cgroup/dev: the runc default device allow-list.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "maps.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define NSEC_PER_SEC 1000000000ull
+
+/* cgroup_skb return codes. Egress only: bit 1 = congestion notification,
+ * TCP then calls tcp_enter_cwr(); a dropped (not transmitted) segment stays
+ * in the socket's write queue and is sent again later. */
+#define SKB_DROP 0
+#define SKB_PASS 1
+#define SKB_DROP_CN 2
+#define SKB_PASS_CN 3
+
+/* Tunables (set by the loader before load; defaults are the tuned values). */
+const volatile __u64 eg_mark_us = 2000;
+const volatile __u64 eg_drop_us = 10000;
+const volatile __u64 eg_mark_min = 3000;
+const volatile __u64 eg_drop_min = 140000;
+const volatile __u64 in_debt_us = 0;
+const volatile __u64 in_debt_min = 0;
+
+static __always_inline struct pt_cgroup_val *skb_pod(struct __sk_buff *skb)
+{
+	__u64 cgid = bpf_skb_cgroup_id(skb);
+	struct pt_cgroup_val *cg;
+
+	if (!cgid)
+		return NULL;
+	cg = bpf_map_lookup_elem(&pt_cgroup, &cgid);
+	if (!cg || cg->pod_id >= PT_MAX_PODS)
+		return NULL;
+	return cg;
+}
+
+/* Bytes worth of us microseconds at rate_Bps bytes/s, at least min. */
+static __always_inline __s64 thresh(__u64 rate_Bps, __u64 us, __u64 min)
+{
+	__u64 t = rate_Bps * us / 1000000;
+
+	return (__s64)(t > min ? t : min);
+}
+
+/* rate_bps -> bytes/s, clamped so that rate * 1 s fits in 64 bits. */
+static __always_inline __u64 rate_bytes(__u64 rate_bps)
+{
+	__u64 r = rate_bps >> 3;
+
+	if (r < 1)
+		r = 1;
+	if (r > (1ull << 34)) /* ~137 Gbit/s */
+		r = 1ull << 34;
+	return r;
+}
+
+/* Refill b (lock held) up to now. Time not yet worth one byte is kept: last_ns
+ * only advances by the time that was converted into credit. */
+static __always_inline void refill(struct pt_bw *b, __u64 rate_Bps, __u64 now)
+{
+	__u64 delta, add;
+	__s64 credit, burst = (__s64)b->burst_bytes;
+
+	if (now <= b->last_ns)
+		return; /* another CPU with a later clock refilled already */
+	delta = now - b->last_ns;
+	if (delta >= NSEC_PER_SEC) {
+		add = rate_Bps; /* >= burst_bytes (see guard_set_bw) */
+		b->last_ns = now;
+	} else {
+		add = delta * rate_Bps / NSEC_PER_SEC;
+		b->last_ns += add * NSEC_PER_SEC / rate_Bps;
+	}
+	credit = b->credit + (__s64)add;
+	if (credit >= burst) {
+		credit = burst;
+		b->last_ns = now;
+	}
+	b->credit = credit;
+}
+
+static __always_inline __u32 skb_segs(struct __sk_buff *skb)
+{
+	__u32 n = skb->gso_segs;
+
+	return n ? n : 1;
+}
+
+SEC("cgroup_skb/egress")
+int guard_egress(struct __sk_buff *skb)
+{
+	struct pt_cgroup_val *cg = skb_pod(skb);
+	struct pt_pod_stats *st;
+	struct pt_bw *b;
+	__u32 len = skb->len, pod, idx;
+	__u64 rate, now;
+	__s64 credit, mark, drop;
+	int rv = SKB_PASS;
+
+	if (!cg)
+		return SKB_PASS;
+	pod = cg->pod_id;
+	st = bpf_map_lookup_elem(&pt_pod_stats, &pod);
+	idx = pod * 2 + PT_EGRESS;
+	b = bpf_map_lookup_elem(&pt_bw, &idx);
+	rate = b ? b->rate_bps : 0;
+	if (rate) {
+		rate = rate_bytes(rate);
+		mark = thresh(rate, eg_mark_us, eg_mark_min);
+		drop = thresh(rate, eg_drop_us, eg_drop_min);
+		now = bpf_ktime_get_ns();
+		bpf_spin_lock(&b->lock);
+		refill(b, rate, now);
+		credit = b->credit - len;
+		if (credit < -drop) {
+			rv = SKB_DROP_CN; /* not sent: not charged */
+		} else {
+			b->credit = credit;
+			if (credit < -mark)
+				rv = SKB_PASS_CN;
+		}
+		bpf_spin_unlock(&b->lock);
+	}
+	if (st) {
+		if (rv == SKB_DROP_CN) {
+			st->drops_bw[PT_EGRESS]++;
+		} else {
+			st->bytes[PT_EGRESS] += len;
+			st->packets[PT_EGRESS] += skb_segs(skb);
+			if (rv == SKB_PASS_CN)
+				st->cn_marks[PT_EGRESS]++;
+		}
+	}
+	return rv;
+}
+
+SEC("cgroup_skb/ingress")
+int guard_ingress(struct __sk_buff *skb)
+{
+	struct pt_cgroup_val *cg = skb_pod(skb);
+	struct pt_pod_stats *st;
+	struct pt_bw *b;
+	__u32 len = skb->len, pod, idx;
+	__u64 rate, now;
+	__s64 debt;
+	int rv = SKB_PASS;
+
+	if (!cg)
+		return SKB_PASS;
+	pod = cg->pod_id;
+	st = bpf_map_lookup_elem(&pt_pod_stats, &pod);
+	idx = pod * 2 + PT_INGRESS;
+	b = bpf_map_lookup_elem(&pt_bw, &idx);
+	rate = b ? b->rate_bps : 0;
+	if (rate) {
+		rate = rate_bytes(rate);
+		debt = thresh(rate, in_debt_us, in_debt_min);
+		now = bpf_ktime_get_ns();
+		bpf_spin_lock(&b->lock);
+		refill(b, rate, now);
+		/* A policer: anything arriving while the bucket is in debt is
+		 * dropped and the sender's TCP backs off from the loss. One
+		 * packet may take the credit below zero, so a GRO packet larger
+		 * than the bucket still gets through. */
+		if (b->credit < -debt)
+			rv = SKB_DROP;
+		else
+			b->credit -= len;
+		bpf_spin_unlock(&b->lock);
+	}
+	if (st) {
+		if (rv == SKB_DROP) {
+			st->drops_bw[PT_INGRESS]++;
+		} else {
+			st->bytes[PT_INGRESS] += len;
+			st->packets[PT_INGRESS] += skb_segs(skb);
+		}
+	}
+	return rv;
+}
+
+/* uapi BPF_DEVCG_* (not in vmlinux.h: no kernel type refers to them). */
+#define DEVCG_ACC_MKNOD (1u << 0)
+#define DEVCG_ACC_READ (1u << 1)
+#define DEVCG_ACC_WRITE (1u << 2)
+#define DEVCG_DEV_BLOCK (1u << 0)
+#define DEVCG_DEV_CHAR (1u << 1)
+
+/* The runc default allow-list: a few character devices read/write/mknod,
+ * the pts multiplexer range, and mknod (only) of any device node. */
+static __always_inline bool dev_allowed(__u32 type, __u32 access, __u32 major,
+					__u32 minor)
+{
+	if (!(access & ~DEVCG_ACC_MKNOD))
+		return type == DEVCG_DEV_CHAR || type == DEVCG_DEV_BLOCK;
+	if (type != DEVCG_DEV_CHAR)
+		return false;
+	switch (major) {
+	case 1: /* null zero full random urandom */
+		return minor == 3 || minor == 5 || minor == 7 || minor == 8 ||
+		       minor == 9;
+	case 5: /* tty ptmx */
+		return minor == 0 || minor == 2;
+	case 136: /* /dev/pts/N */
+		return true;
+	}
+	return false;
+}
+
+SEC("cgroup/dev")
+int guard_dev(struct bpf_cgroup_dev_ctx *ctx)
+{
+	__u32 type = ctx->access_type & 0xffff;
+	__u32 access = ctx->access_type >> 16;
+	struct pt_cgroup_val *cg;
+	struct pt_pod_stats *st;
+	__u64 cgid;
+	__u32 pod;
+
+	if (dev_allowed(type, access, ctx->major, ctx->minor))
+		return 1;
+	cgid = bpf_get_current_cgroup_id();
+	cg = bpf_map_lookup_elem(&pt_cgroup, &cgid);
+	if (cg && cg->pod_id < PT_MAX_PODS) {
+		pod = cg->pod_id;
+		st = bpf_map_lookup_elem(&pt_pod_stats, &pod);
+		if (st)
+			st->dev_denied++;
+	}
+	return 0;
+}
