@@ -168,6 +168,9 @@ t_init() {
 	[[ $(stat -fc %T "$CG2_ROOT" 2>/dev/null) == cgroup2fs ]] ||
 		t_bail "no cgroup2 mount at $CG2_ROOT"
 
+	# what podtraced may create for its pods, to remove what it leaves
+	T_NS_BEFORE=" $(ip netns list 2>/dev/null | awk '{print $1}' | tr '\n' ' ') "
+	T_LINK_BEFORE=" $(ip -o link show 2>/dev/null | awk -F': ' '{sub("@.*","",$2); print $2}' | tr '\n' ' ') "
 	T_DIR=$(mktemp -d /tmp/pt-e2e.XXXX) || t_bail "mktemp"
 	T_CG=$CG2_ROOT/pt-test-$$
 	mkdir "$T_CG" || t_bail "mkdir $T_CG"
@@ -245,8 +248,23 @@ t_cleanup() {
 		# children first; -depth lists them before their parents
 		find "$T_CG" -depth -type d -exec rmdir {} + 2>/dev/null
 	fi
+	# pods' v1 controller cgroups (hybrid hosts) mirror the cgroup2 path
+	if [[ -n ${T_CG:-} && $CG2_ROOT != /sys/fs/cgroup ]]; then
+		local v1
+		for v1 in /sys/fs/cgroup/*/"${T_CG##*/}"; do
+			[[ -d $v1 && $v1 != "$T_CG" ]] || continue
+			find "$v1" -depth -type d -exec rmdir {} + 2>/dev/null
+		done
+	fi
 	[[ -n ${T_BPFFS:-} ]] && rm -rf "$T_BPFFS"
 
+	# pods of the daemon under test: netns pt-<uid>, host veth ptv<uid>
+	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^pt-[0-9a-f]/ {print $1}'); do
+		[[ ${T_NS_BEFORE:-} == *" $ns "* ]] || T_NETNS+=("$ns")
+	done
+	for v in $(ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^ptv/ {sub("@.*","",$2); print $2}'); do
+		[[ ${T_LINK_BEFORE:-} == *" $v "* ]] || T_VETHS+=("$v")
+	done
 	# A netns lives on while a process is in it: kill those first.
 	for ns in "${T_NETNS[@]}"; do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
@@ -430,6 +448,7 @@ pt_start() {
 	"$BUILD/podtraced" --state-dir "$T_DIR/state" --socket "$T_SOCK" \
 		--bpffs "$T_BPFFS" --cgroup-root "$T_CG" \
 		--service-cidr 10.96.0.0/12 --service-cidr fd00:10:96::/112 \
+		--pod-cidr 10.244.128.0/17 \
 		"$@" >>"$T_DIR/podtraced.log" 2>&1 &
 	PT_PID=$!
 	t_track_pid "$PT_PID"
@@ -481,3 +500,25 @@ Y
 
 # Share of replies from ID in a ptclient output, in percent.
 pct() { echo $(( $(pt_count "$1" "ok $2") * 100 / $3 )); }
+
+# ptj KIND NAME PYEXPR: a field of `podtrace get KIND NAME -o json`, with
+# the object as d, e.g. ptj pod web 'd["status"]["podIP"]'.
+ptj() {
+	pt get "$1" "$2" -o json 2>/dev/null |
+		python3 -c "import json,sys
+try:
+    d=json.load(sys.stdin); print($3)
+except Exception:
+    print('')"
+}
+
+# pod_phase NAME, pod_ready NAME (True/False), pod_uid NAME
+pod_phase() { ptj pod "$1" 'd["status"]["phase"]'; }
+pod_ready() { ptj pod "$1" '[c["status"] for c in d["status"]["conditions"] if c["type"]=="Ready"][0]'; }
+pod_uid() { ptj pod "$1" 'd["metadata"]["uid"]'; }
+# is_phase NAME PHASE: for poll_until
+is_phase() { [[ $(pod_phase "$1") == "$2" ]]; }
+is_ready() { [[ $(pod_ready "$1") == True ]]; }
+pod_gone() { ! pt get pod "$1" >/dev/null 2>&1; }
+# the cgroup2 dir of a container of a runtime pod
+ctr_cg() { echo "$T_CG/podtrace/pod$(pod_uid "$1")/$2"; }

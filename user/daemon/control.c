@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "daemon.h"
 #include "log.h"
+#include "runtime.h"
 
 #define MAX_REQ (256u << 20)
 
@@ -73,6 +74,20 @@ static json_t *cmd_delete(struct daemon *d, json_t *req)
 			 "action", "deleted");
 }
 
+/* Pods are shown with their live status (copies: the store keeps specs). */
+static void with_status(struct daemon *d, json_t *items)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(items, i, o)
+	{
+		json_t *c = json_deep_copy(o);
+		json_object_set_new(c, "status", runtime_status(d, o));
+		json_array_set_new(items, i, c);
+	}
+}
+
 static json_t *cmd_get(struct daemon *d, json_t *req)
 {
 	enum k8s_kind k = req_kind(req);
@@ -91,9 +106,13 @@ static json_t *cmd_get(struct daemon *d, json_t *req)
 				 k8s_kind_name(k), name, req_ns(req));
 			return err_obj("%s", buf);
 		}
-		return json_pack("{s:[O]}", "items", o);
+		o = json_pack("{s:[O]}", "items", o);
+	} else {
+		o = json_pack("{s:o}", "items", store_list(&d->store, k, all ? NULL : req_ns(req)));
 	}
-	return json_pack("{s:o}", "items", store_list(&d->store, k, all ? NULL : req_ns(req)));
+	if (k == K_POD)
+		with_status(d, json_object_get(o, "items"));
+	return o;
 }
 
 static json_t *fe_json(const struct lb_fe *f)
@@ -145,8 +164,14 @@ static json_t *cmd_describe(struct daemon *d, json_t *req)
 	json_t *res = cmd_get(d, req), *obj, *out;
 	char owner[300];
 
-	if (json_object_get(res, "error") || req_kind(req) != K_SERVICE)
+	if (json_object_get(res, "error") || req_kind(req) != K_SERVICE) {
+		if (!json_object_get(res, "error") && req_kind(req) == K_POD) {
+			out = json_pack("{s:O}", "object", json_array_get(json_object_get(res, "items"), 0));
+			json_decref(res);
+			return out;
+		}
 		return res;
+	}
 	obj = json_array_get(json_object_get(res, "items"), 0);
 	snprintf(owner, sizeof(owner), "%s/%s", k8s_namespace(obj), k8s_name(obj));
 	out = json_pack("{s:O,s:o,s:o}", "object", obj, "lb", lb_json(d, owner),
@@ -188,6 +213,18 @@ static json_t *cmd_status(struct daemon *d, json_t *req)
 			 "programmingErrors", d->lb_errors);
 }
 
+/* Where a container lives, for `podtrace exec` and `podtrace logs`: the
+ * CLI (root, same host) enters it or reads its log itself. */
+static json_t *cmd_container(struct daemon *d, json_t *req)
+{
+	char err[512];
+	json_t *r = runtime_container_info(d, req_ns(req),
+					   json_string_value(json_object_get(req, "name")) ?: "",
+					   json_string_value(json_object_get(req, "container")), err, sizeof(err));
+
+	return r ? r : err_obj("%s", err);
+}
+
 static json_t *cmd_version(struct daemon *d, json_t *req)
 {
 	(void)d;
@@ -201,6 +238,7 @@ static const struct {
 } cmds[] = {
 	{"apply", cmd_apply},	    {"delete", cmd_delete}, {"get", cmd_get},
 	{"describe", cmd_describe}, {"status", cmd_status}, {"version", cmd_version},
+	{"container", cmd_container},
 };
 
 static json_t *dispatch(struct daemon *d, json_t *req)

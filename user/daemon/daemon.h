@@ -88,7 +88,10 @@ void guard_pod_added(struct daemon *d, const char *uid, uint32_t pod_id,
 		     const struct cgmode *m, const char *cg, int n_c,
 		     const struct pod *view);
 void guard_pod_removed(struct daemon *d, const char *uid, uint32_t pod_id,
-		       const struct cgmode *m, const char *cg, int n_c);
+		       const struct cgmode *m, const char *cg, int n_c,
+		       const struct pod *view);
+struct pt_pod_stats;
+int podguard_stats(uint32_t pod_id, struct pt_pod_stats *s);
 
 /* manifests.c */
 int manifests_init(struct daemon *d);

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* podtraced: the node agent. One epoll loop, no threads. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 #include <linux/magic.h>
 #include "daemon.h"
 #include "log.h"
+#include "runtime.h"
 
 #define DEF_STATE_DIR "/var/lib/podtrace"
 #define DEF_SOCKET "/run/podtrace/podtraced.sock"
@@ -38,6 +43,9 @@ static void usage(FILE *f)
 		"  --max-backends N        (service port, endpoint) pairs (default %d)\n"
 		"  --max-frontends N       VIP/NodePort/externalIP entries (default %d)\n"
 		"  --connect-events        emit connect/reject events (default off)\n"
+		"  --pod-cidr CIDR         pod addresses (default 10.244.0.0/16)\n"
+		"  --pod-pids-limit N      pids.max of each pod (default: none)\n"
+		"  --backoff-base SECONDS  CrashLoopBackOff start, doubling to 30x (default 10)\n"
 		"  --log-level LEVEL       error|warn|info|debug (default info)\n"
 		"  --cleanup               detach and unpin everything under --bpffs, then exit\n"
 		"  --version, --help\n",
@@ -70,6 +78,7 @@ static int parse_u32(const char *s, uint32_t *out)
 enum {
 	O_MANIFESTS = 256, O_STATE, O_SOCKET, O_BPFFS, O_CGROUP, O_CIDR,
 	O_NPRANGE, O_MAXSVC, O_MAXBE, O_MAXFE, O_EVENTS, O_LOG, O_CLEANUP, O_VERSION,
+	O_PODCIDR, O_PIDS, O_BACKOFF,
 };
 
 static int parse_args(int argc, char **argv, struct opts *o, bool *cleanup)
@@ -82,6 +91,8 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *cleanup)
 		{"max-backends", 1, 0, O_MAXBE}, {"max-frontends", 1, 0, O_MAXFE},
 		{"connect-events", 0, 0, O_EVENTS}, {"log-level", 1, 0, O_LOG},
 		{"cleanup", 0, 0, O_CLEANUP}, {"version", 0, 0, O_VERSION},
+		{"pod-cidr", 1, 0, O_PODCIDR}, {"pod-pids-limit", 1, 0, O_PIDS},
+		{"backoff-base", 1, 0, O_BACKOFF},
 		{"help", 0, 0, 'h'}, {0, 0, 0, 0},
 	};
 	unsigned a, b;
@@ -122,6 +133,25 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *cleanup)
 			break;
 		}
 		case O_EVENTS: o->connect_events = true; break;
+		case O_PODCIDR: o->pod_cidr = optarg; break;
+		case O_PIDS: {
+			uint32_t v;
+			if (parse_u32(optarg, &v)) {
+				fprintf(stderr, "podtraced: --pod-pids-limit: invalid number \"%s\"\n", optarg);
+				return 2;
+			}
+			o->pod_pids_limit = v;
+			break;
+		}
+		case O_BACKOFF: {
+			char *end;
+			o->backoff_base = strtod(optarg, &end);
+			if (*end || o->backoff_base <= 0 || o->backoff_base > 3600) {
+				fprintf(stderr, "podtraced: --backoff-base: invalid \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		}
 		case O_LOG:
 			if (log_level_parse(optarg, &log_level)) {
 				fprintf(stderr, "podtraced: --log-level: invalid \"%s\"\n", optarg);
@@ -159,6 +189,24 @@ static int setup_ctx(struct daemon *d)
 	k->np_min = d->o.np_min;
 	k->np_max = d->o.np_max;
 	return alloc_init(&d->alloc, k);
+}
+
+/* hostIP: the first global IPv4 address of the node. */
+static void node_ip(struct daemon *d)
+{
+	struct ifaddrs *ifa, *i;
+
+	if (getifaddrs(&ifa))
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		struct sockaddr_in *sa = (struct sockaddr_in *)i->ifa_addr;
+		if (!sa || sa->sin_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
+		    !strncmp(i->ifa_name, "ptv", 3))
+			continue;
+		inet_ntop(AF_INET, &sa->sin_addr, d->node_ip, sizeof(d->node_ip));
+		break;
+	}
+	freeifaddrs(ifa);
 }
 
 static int rm_tree(const char *path)
@@ -265,6 +313,8 @@ int main(int argc, char **argv)
 		.max_services = PT_DEF_MAX_SERVICES,
 		.max_backends = PT_DEF_MAX_BACKENDS,
 		.max_affinity = PT_DEF_MAX_AFFINITY,
+		.pod_cidr = "10.244.0.0/16",
+		.backoff_base = 10,
 	};
 	rc = parse_args(argc, argv, &d.o, &cleanup);
 	if (rc)
@@ -304,7 +354,11 @@ int main(int argc, char **argv)
 		log_err("cannot read the pinned LB maps");
 		return 1;
 	}
+	if (runtime_init(&d) || podguard_init(&d))
+		return 1;
+	node_ip(&d);
 	d_restore(&d);
+	runtime_restore(&d);
 	if (manifests_init(&d))
 		return 1;
 	lb_gc_orphans(&d.lb);

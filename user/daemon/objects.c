@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "docio.h"
 #include "log.h"
+#include "runtime.h"
 
 static void gen_uid(char *buf, size_t len)
 {
@@ -188,6 +189,10 @@ static void result(json_t *res, json_t *obj, const char *action,
 static int program(struct daemon *d, enum k8s_kind k, json_t *obj,
 		   json_t *prev, char *err, size_t errlen)
 {
+	if (k == K_POD)
+		return runtime_apply(d, obj, prev, err, errlen);
+	if (k == K_SERVICE)
+		endpoints_sync_service(d, obj);
 	const char *svc = k == K_SERVICE ? k8s_name(obj) : slice_service(obj);
 	const char *psvc = prev && k == K_ENDPOINTSLICE ? slice_service(prev) : NULL;
 
@@ -264,10 +269,6 @@ static void apply_one(struct daemon *d, json_t *obj, const char *source,
 		result(res, obj, "configured", source, NULL);
 		return;
 	}
-	if (k == K_POD) {
-		result(res, obj, NULL, source, "kind: Pod is not supported yet");
-		return;
-	}
 	obj = json_deep_copy(obj);
 	json_object_del(obj, "status");
 	prev = store_get(&d->store, k, k8s_namespace(obj), k8s_name(obj));
@@ -300,7 +301,8 @@ static void apply_one(struct daemon *d, json_t *obj, const char *source,
 				alloc_claim_svc(&d->alloc, prev);
 			}
 			char e2[256];
-			program(d, k, prev ? prev : obj, NULL, e2, sizeof(e2));
+			if (k != K_POD)
+				program(d, k, prev ? prev : obj, NULL, e2, sizeof(e2));
 			result(res, obj, NULL, source, msg);
 			goto out;
 		}
@@ -325,6 +327,8 @@ int d_delete(struct daemon *d, enum k8s_kind k, const char *ns,
 		snprintf(err, errlen, "%s %s/%s not found", k8s_kind_name(k), ns, name);
 		return -1;
 	}
+	if (k == K_POD) /* graceful: the store drops it once it is gone */
+		return runtime_delete(d, ns, name, err, errlen);
 	json_incref(obj);
 	store_del(&d->store, k, ns, name);
 	if (k == K_SERVICE)

@@ -934,7 +934,7 @@ static void release(struct rpod *p)
 {
 	char dir[1024], cmd[1100];
 
-	guard_pod_removed(rt.d, p->uid, p->pod_id, &rt.cg, p->cg, p->n_c);
+	guard_pod_removed(rt.d, p->uid, p->pod_id, &rt.cg, p->cg, p->n_c, &p->view);
 	net_teardown(&p->net);
 	cg_remove(&rt.cg, p->cg);
 	if (cidr_contains(&rt.cidr, &p->net.ip))
