@@ -24,6 +24,7 @@ struct opts {
 	const char *pod_cidr;
 	int64_t pod_pids_limit; /* 0 = none */
 	double backoff_base;	/* seconds; kubelet's is 10 */
+	int64_t log_max_bytes;	/* per container log file */
 };
 
 /* ClusterIP and NodePort allocation, as the API server does it. */

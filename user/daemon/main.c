@@ -46,6 +46,7 @@ static void usage(FILE *f)
 		"  --pod-cidr CIDR         pod addresses (default 10.244.0.0/16)\n"
 		"  --pod-pids-limit N      pids.max of each pod (default: none)\n"
 		"  --backoff-base SECONDS  CrashLoopBackOff start, doubling to 30x (default 10)\n"
+		"  --log-max-size BYTES    container log cap, then rotated once (default 10 MiB)\n"
 		"  --log-level LEVEL       error|warn|info|debug (default info)\n"
 		"  --cleanup               detach and unpin everything under --bpffs, then exit\n"
 		"  --version, --help\n",
@@ -78,7 +79,7 @@ static int parse_u32(const char *s, uint32_t *out)
 enum {
 	O_MANIFESTS = 256, O_STATE, O_SOCKET, O_BPFFS, O_CGROUP, O_CIDR,
 	O_NPRANGE, O_MAXSVC, O_MAXBE, O_MAXFE, O_EVENTS, O_LOG, O_CLEANUP, O_VERSION,
-	O_PODCIDR, O_PIDS, O_BACKOFF,
+	O_PODCIDR, O_PIDS, O_BACKOFF, O_LOGMAX,
 };
 
 static int parse_args(int argc, char **argv, struct opts *o, bool *cleanup)
@@ -92,7 +93,7 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *cleanup)
 		{"connect-events", 0, 0, O_EVENTS}, {"log-level", 1, 0, O_LOG},
 		{"cleanup", 0, 0, O_CLEANUP}, {"version", 0, 0, O_VERSION},
 		{"pod-cidr", 1, 0, O_PODCIDR}, {"pod-pids-limit", 1, 0, O_PIDS},
-		{"backoff-base", 1, 0, O_BACKOFF},
+		{"backoff-base", 1, 0, O_BACKOFF}, {"log-max-size", 1, 0, O_LOGMAX},
 		{"help", 0, 0, 'h'}, {0, 0, 0, 0},
 	};
 	unsigned a, b;
@@ -141,6 +142,15 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *cleanup)
 				return 2;
 			}
 			o->pod_pids_limit = v;
+			break;
+		}
+		case O_LOGMAX: {
+			uint32_t v;
+			if (parse_u32(optarg, &v) || v < 1024) {
+				fprintf(stderr, "podtraced: --log-max-size: invalid \"%s\" (1024..16777216)\n", optarg);
+				return 2;
+			}
+			o->log_max_bytes = v;
 			break;
 		}
 		case O_BACKOFF: {
@@ -315,6 +325,7 @@ int main(int argc, char **argv)
 		.max_affinity = PT_DEF_MAX_AFFINITY,
 		.pod_cidr = "10.244.0.0/16",
 		.backoff_base = 10,
+		.log_max_bytes = 10 << 20,
 	};
 	rc = parse_args(argc, argv, &d.o, &cleanup);
 	if (rc)

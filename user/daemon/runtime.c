@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -270,23 +271,45 @@ static void reset_child(void)
 	signal(SIGCHLD, SIG_DFL);
 }
 
-/* The shim: runs in a forked child of the daemon. */
+/* Append to the container's log; past the cap the file is rotated to
+ * <log>.1 (one old file kept), as kubelet's containerLogMaxSize does. */
+static void log_write(const char *path, int *fd, const char *buf, size_t n, off_t cap)
+{
+	struct stat st;
+
+	if (!fstat(*fd, &st) && st.st_size + (off_t)n > cap) {
+		char old[1100];
+		snprintf(old, sizeof(old), "%s.1", path);
+		rename(path, old);
+		close(*fd);
+		*fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	}
+	if (*fd >= 0 && write(*fd, buf, n) < 0)
+		return;
+}
+
+/* The shim: runs in a forked child of the daemon. It copies the
+ * container's output into the log (with the size cap) until the main
+ * process exits, then writes the exit status. */
 static void shim_main(struct rpod *p, struct rctr *c, int logfd)
 {
 	const struct container *s = spec_of(p, c);
-	char path[1024], tmp[1100];
+	char path[1024], tmp[1100], lp[1024], buf[65536];
+	int pipefd[2], st = 0, pfd;
+	off_t cap = rt.d->o.log_max_bytes;
 	pid_t child;
-	int st;
 
 	prctl(PR_SET_NAME, SHIM_NAME);
 	setsid();
 	reset_child();
+	if (pipe2(pipefd, O_CLOEXEC))
+		_exit(1);
 	child = fork();
 	if (child == 0) {
 		int null = open("/dev/null", O_RDONLY);
 		dup2(null, 0);
-		dup2(logfd, 1);
-		dup2(logfd, 2);
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
 		close_range(3, ~0u, 0);
 		if (enter_container(p, c)) {
 			dprintf(2, "podtrace: cannot enter the container's cgroup/netns: %s\n", strerror(errno));
@@ -301,7 +324,33 @@ static void shim_main(struct rpod *p, struct rctr *c, int logfd)
 		dprintf(2, "podtrace: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
-	close_range(3, ~0u, 0);
+	close(pipefd[1]);
+	log_path(p, c, lp, sizeof(lp));
+	pfd = pidfd_open(child);
+	/* copy output until the main process is gone (a background child
+	 * holding the pipe must not keep the shim alive) */
+	for (;;) {
+		struct pollfd fds[2] = {{.fd = pipefd[0], .events = POLLIN}, {.fd = pfd, .events = POLLIN}};
+		if (poll(fds, 2, -1) < 0 && errno == EINTR)
+			continue;
+		if (fds[0].revents & (POLLIN | POLLHUP)) {
+			ssize_t n = read(pipefd[0], buf, sizeof(buf));
+			if (n > 0) {
+				log_write(lp, &logfd, buf, (size_t)n, cap);
+				continue;
+			}
+			if (n == 0)
+				break;
+		}
+		if (fds[1].revents & POLLIN) {
+			/* drain what is already there, without waiting */
+			fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+			ssize_t n;
+			while ((n = read(pipefd[0], buf, sizeof(buf))) > 0)
+				log_write(lp, &logfd, buf, (size_t)n, cap);
+			break;
+		}
+	}
 	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
 		;
 	exit_path(p, c, c->run_id, path, sizeof(path));
