@@ -178,9 +178,21 @@ struct pt_pod_stats {
 
 /* ---- events (one ring buffer, pt_events) ---- */
 enum pt_event_type {
-	PT_EV_CONNECT = 1,
-	PT_EV_REJECT = 2,
+	PT_EV_CONNECT = 1,	 /* struct pt_event_connect */
+	PT_EV_REJECT = 2,	 /* struct pt_event_connect */
+	PT_EV_EXEC = 3,		 /* struct pt_event_exec */
+	PT_EV_EXIT = 4,		 /* struct pt_event_exit */
+	PT_EV_FORK = 5,		 /* struct pt_event_fork */
+	PT_EV_OOM = 6,		 /* struct pt_event_oom */
+	PT_EV_SIGNAL = 7,	 /* struct pt_event_signal */
+	PT_EV_CGROUP_MKDIR = 8,	 /* struct pt_event_cgroup */
+	PT_EV_CGROUP_RMDIR = 9,	 /* struct pt_event_cgroup */
+	PT_EV_CGROUP_ATTACH = 10, /* struct pt_event_cgroup (pid moved in) */
 };
+
+#define PT_COMM_LEN 16
+#define PT_PATH_MAX 256
+#define PT_ARGS_MAX 512 /* argv, NUL-separated, truncated past this */
 
 struct pt_event_hdr {
 	__u16 type;
@@ -198,6 +210,65 @@ struct pt_event_connect {
 	__u16 port;
 	__u8 family;
 	__u8 proto;
+};
+
+/* exec: the binary, argv (bounded: args_truncated marks the cut), ids. */
+struct pt_event_exec {
+	struct pt_event_hdr hdr;
+	__u32 ppid;
+	__u32 uid;
+	__u16 args_len;	     /* bytes used in args */
+	__u8 args_truncated; /* argv did not fit (or had more than 32 args) */
+	__u8 pad;
+	__u32 argc;
+	char comm[PT_COMM_LEN];
+	char filename[PT_PATH_MAX];
+	char args[PT_ARGS_MAX];
+};
+
+/* exit of a whole process (the thread group leader). */
+struct pt_event_exit {
+	struct pt_event_hdr hdr;
+	__u32 ppid;
+	__s32 exit_code; /* (status >> 8) & 0xff */
+	__u32 signal;	 /* status & 0x7f: the killing signal, or 0 */
+	__u32 pad;
+	__u64 lifetime_ns; /* since the process started */
+	char comm[PT_COMM_LEN];
+};
+
+struct pt_event_fork {
+	struct pt_event_hdr hdr; /* pid = parent */
+	__u32 child_pid;
+	__u32 pad;
+	char comm[PT_COMM_LEN];
+};
+
+/* oom:mark_victim: the task the OOM killer chose. */
+struct pt_event_oom {
+	struct pt_event_hdr hdr; /* pid = victim */
+	__u64 total_vm_kb, anon_rss_kb;
+	char comm[PT_COMM_LEN];
+};
+
+/* signal:signal_generate of a fatal signal to a pod process. */
+struct pt_event_signal {
+	struct pt_event_hdr hdr; /* pid = target, cgroup_id = target's */
+	__u32 sig;
+	__u32 sender_pid;
+	__s32 result; /* TRACE_SIGNAL_* */
+	__u32 pad;
+	char comm[PT_COMM_LEN];	       /* target */
+	char sender_comm[PT_COMM_LEN];
+};
+
+/* cgroup:cgroup_mkdir / cgroup_rmdir / cgroup_attach_task below a watched
+ * root (pt_cg_roots). hdr.cgroup_id is the cgroup concerned. */
+struct pt_event_cgroup {
+	struct pt_event_hdr hdr;
+	__u32 level;
+	__u32 pad;
+	char path[PT_PATH_MAX];
 };
 
 /* pt_lost (per-CPU array, one entry): ring buffer reserve failures. */

@@ -152,3 +152,26 @@ json_t *client_call(json_t *req)
 	}
 	return resp;
 }
+
+json_t *client_call_named(json_t *req, const char *resource, const char *name)
+{
+	char err[1024];
+	json_t *resp = client_try(req, err, sizeof(err));
+	const char *msg;
+
+	json_decref(req);
+	if (!resp) {
+		fprintf(stderr, "podtrace: %s\n", err);
+		return NULL;
+	}
+	msg = json_string_value(json_object_get(resp, "error"));
+	if (msg && strstr(msg, " not found"))
+		fprintf(stderr, "Error from server (NotFound): %s \"%s\" not found\n", resource, name);
+	else if (msg)
+		fprintf(stderr, "Error from server: %s\n", msg);
+	if (msg) {
+		json_decref(resp);
+		return NULL;
+	}
+	return resp;
+}

@@ -30,8 +30,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Keys of a JSON object, sorted; NULL-terminated, caller frees the array. */
-static const char **sorted_keys(json_t *obj, size_t *n)
+const char **sorted_keys(json_t *obj, size_t *n)
 {
 	const char **keys = calloc(json_object_size(obj) + 1, sizeof(*keys));
 	const char *k;
@@ -43,7 +42,7 @@ static const char **sorted_keys(json_t *obj, size_t *n)
 	return keys;
 }
 
-static void labels_multiline(struct tw *t, const char *title, json_t *labels)
+void labels_multiline(struct tw *t, const char *title, json_t *labels)
 {
 	size_t n;
 	const char **keys = sorted_keys(labels, &n);
@@ -58,7 +57,7 @@ static void labels_multiline(struct tw *t, const char *title, json_t *labels)
 }
 
 /* Long or multi-line values go on their own indented lines, as kubectl. */
-static void annotations_multiline(struct tw *t, json_t *ann)
+void annotations_multiline(struct tw *t, json_t *ann)
 {
 	size_t n, shown = 0;
 	const char **keys = sorted_keys(ann, &n);

@@ -202,7 +202,7 @@ void human_duration(long long s, char *buf, size_t len)
 
 /* RFC 3339 as the API server writes it ("2024-05-01T10:00:00Z"), with
  * optional fractional seconds and numeric offset. -1 when unparsable. */
-static int parse_rfc3339(const char *s, time_t *out)
+int parse_rfc3339(const char *s, time_t *out)
 {
 	struct tm tm = {0};
 	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
@@ -227,7 +227,11 @@ static int parse_rfc3339(const char *s, time_t *out)
 
 void fmt_age(json_t *obj, char *buf, size_t len)
 {
-	const char *ts = jstr(obj, "metadata.creationTimestamp", NULL);
+	fmt_since(jstr(obj, "metadata.creationTimestamp", NULL), buf, len);
+}
+
+void fmt_since(const char *ts, char *buf, size_t len)
+{
 	time_t t;
 
 	if (!ts || parse_rfc3339(ts, &t)) {

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -271,6 +272,39 @@ static void reset_child(void)
 	signal(SIGCHLD, SIG_DFL);
 }
 
+/* emptyDir volumes: a directory per pod under the state dir, bind-mounted
+ * at each mountPath in a private mount namespace of the container. The
+ * mountPath must exist on the host: podtrace runs no images. */
+static void volume_dir(const struct rpod *p, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s/volumes/%s", rt.dir, p->uid, name);
+}
+
+static int mount_volumes(const struct rpod *p, const struct container *s)
+{
+	char dir[1024];
+	size_t i;
+	json_t *m;
+
+	if (!json_array_size(s->mounts))
+		return 0;
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
+		return -1;
+	json_array_foreach(s->mounts, i, m)
+	{
+		const char *name = json_string_value(json_object_get(m, "name"));
+		const char *at = json_string_value(json_object_get(m, "mountPath"));
+		if (!name || !at)
+			continue;
+		volume_dir(p, name, dir, sizeof(dir));
+		if (mount(dir, at, NULL, MS_BIND, NULL))
+			return -1;
+		if (json_is_true(json_object_get(m, "readOnly")))
+			mount(NULL, at, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+	}
+	return 0;
+}
+
 /* Append to the container's log; past the cap the file is rotated to
  * <log>.1 (one old file kept), as kubelet's containerLogMaxSize does. */
 static void log_write(const char *path, int *fd, const char *buf, size_t n, off_t cap)
@@ -313,6 +347,10 @@ static void shim_main(struct rpod *p, struct rctr *c, int logfd)
 		close_range(3, ~0u, 0);
 		if (enter_container(p, c)) {
 			dprintf(2, "podtrace: cannot enter the container's cgroup/netns: %s\n", strerror(errno));
+			_exit(128);
+		}
+		if (mount_volumes(p, s)) {
+			dprintf(2, "podtrace: volumeMounts: %s\n", strerror(errno));
 			_exit(128);
 		}
 		if (s->workdir && chdir(s->workdir)) {
@@ -946,6 +984,18 @@ static int make_sandbox(struct rpod *p, char *err, size_t len)
 
 	pod_dir(p, dir, sizeof(dir));
 	mkdir(dir, 0700);
+	if (json_array_size(p->view.volumes)) {
+		size_t i;
+		json_t *v;
+		char vd[1100];
+		snprintf(vd, sizeof(vd), "%s/volumes", dir);
+		mkdir(vd, 0755);
+		json_array_foreach(p->view.volumes, i, v)
+		{
+			volume_dir(p, json_string_value(json_object_get(v, "name")) ?: "_", vd, sizeof(vd));
+			mkdir(vd, 0777);
+		}
+	}
 	if (idpool_get(&rt.pod_ids, &p->pod_id)) {
 		snprintf(err, len, "too many pods (%d)", PT_MAX_PODS);
 		return -1;

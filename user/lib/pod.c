@@ -150,6 +150,29 @@ static void check_probe(json_t *p, const char *path, struct errs *e)
 	}
 }
 
+static void check_mounts(json_t *c, const char *base, json_t *volumes, struct errs *e)
+{
+	char path[400];
+	size_t i, j;
+	json_t *m, *v;
+
+	json_array_foreach(json_object_get(c, "volumeMounts"), i, m)
+	{
+		const char *name = json_string_value(json_object_get(m, "name"));
+		const char *at = json_string_value(json_object_get(m, "mountPath"));
+		bool found = false;
+
+		json_array_foreach(volumes, j, v) found |= name && json_string_value(json_object_get(v, "name")) &&
+							  !strcmp(name, json_string_value(json_object_get(v, "name")));
+		snprintf(path, sizeof(path), "%s.volumeMounts[%zu].name", base, i);
+		if (!found)
+			errs_add(e, path, "Not found: \"%s\"", name ? name : "");
+		snprintf(path, sizeof(path), "%s.volumeMounts[%zu].mountPath", base, i);
+		if (!at || at[0] != '/')
+			errs_add(e, path, "Invalid value: must be an absolute path");
+	}
+}
+
 static void check_container(json_t *c, const char *base, bool init, json_t *names,
 			    struct errs *e)
 {
@@ -230,11 +253,13 @@ void pod_validate(json_t *obj, struct errs *e)
 	{
 		snprintf(path, sizeof(path), "spec.initContainers[%zu]", i);
 		check_container(c, path, true, names, e);
+		check_mounts(c, path, json_object_get(spec, "volumes"), e);
 	}
 	json_array_foreach(json_object_get(spec, "containers"), i, c)
 	{
 		snprintf(path, sizeof(path), "spec.containers[%zu]", i);
 		check_container(c, path, false, names, e);
+		check_mounts(c, path, json_object_get(spec, "volumes"), e);
 	}
 	rp = json_string_value(json_object_get(spec, "restartPolicy"));
 	if (rp && strcmp(rp, "Always") && strcmp(rp, "OnFailure") && strcmp(rp, "Never"))
