@@ -40,7 +40,13 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TOOL_SRCS))
 
 .PHONY: FORCE all deps test unit e2e demo install clean vmlinux bench format
 
-all: $(BUILD)/podtraced $(BUILD)/podtrace $(TOOL_BINS)
+all: $(BUILD)/podtraced $(BUILD)/podtrace $(BUILD)/podtrace-echo $(TOOL_BINS)
+
+# A tiny identity server (TCP/UDP/HTTP) for trying Services: the demo's pods
+# run it. Same source as the tests' echo-id.
+$(BUILD)/podtrace-echo: tests/tools/echo-id.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
 deps:
 	@bash tools/deps.sh
@@ -110,6 +116,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin
 	install -m 0755 $(BUILD)/podtrace $(DESTDIR)$(PREFIX)/bin/podtrace
 	install -m 0755 $(BUILD)/podtraced $(DESTDIR)$(PREFIX)/sbin/podtraced
+	install -m 0755 $(BUILD)/podtrace-echo $(DESTDIR)$(PREFIX)/bin/podtrace-echo
 
 format:
 	clang-format -i $$(git ls-files 'user/*.c' 'user/*.h' 'include/*.h' 'bpf/*.c' 'bpf/*.h' 'tests/*.c')

@@ -11,13 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "cli.h"
 #include "k8s.h"
 
 static const char apply_usage[] =
 	"Usage: podtrace apply -f FILE|DIR|- [-f ...]\n"
 	"\n"
-	"Create or update Services, EndpointSlices and Endpoints from YAML or JSON\n"
+	"Create or update Pods, Services, EndpointSlices and Endpoints from YAML or JSON\n"
 	"(multi-document and List allowed). A directory applies every *.yaml, *.yml\n"
 	"and *.json directly in it, in name order, one file at a time; - reads stdin.\n"
 	"\n"
@@ -26,18 +27,22 @@ static const char apply_usage[] =
 	"  -h, --help            show this help\n";
 
 static const char delete_usage[] =
-	"Usage: podtrace delete (-f FILE|DIR|- | svc|endpointslice NAME... [-n NS])\n"
+	"Usage: podtrace delete (-f FILE|DIR|- | pod|svc|endpointslice NAME... [-n NS]) [--wait=false]\n"
 	"\n"
-	"Delete the objects named in files, or objects by kind and name.\n"
+	"Delete the objects named in files, or objects by kind and name. Pods stop\n"
+	"gracefully (preStop, SIGTERM, SIGKILL after the grace period); as kubectl,\n"
+	"delete waits until they are gone unless --wait=false.\n"
 	"\n"
 	"Flags:\n"
 	"  -f, --filename PATH   file, directory or - (repeatable)\n"
 	"  -n, --namespace NS    namespace of NAME (default \"default\")\n"
+	"      --wait[=BOOL]     wait for deleted Pods to be gone (default true)\n"
 	"  -h, --help            show this help\n";
 
 /* What a run over several files adds up to. */
 struct tally {
 	int objects, errors;
+	json_t *pods; /* [namespace, name] of the Pods deleted, or NULL */
 };
 
 /* kubectl's resource names: lowercase kind, plus the group when not core. */
@@ -75,6 +80,9 @@ static void print_results(json_t *results, struct tally *t)
 			t->errors++;
 		} else if (!strcmp(action, "deleted")) {
 			printf("%s \"%s\" deleted\n", res, name);
+			if (t->pods && !strcmp(jstr(r, "kind", ""), "Pod"))
+				json_array_append_new(t->pods, json_pack("[s,s]",
+					jstr(r, "namespace", "default"), name));
 		} else {
 			printf("%s/%s %s\n", res, name, action);
 		}
@@ -205,17 +213,62 @@ static void send_path(const char *path, bool del, struct tally *t)
 		send_file(path, del, t);
 }
 
-static int send_paths(const char **paths, int n, bool del)
+/* Is the Pod still there? -1 when the daemon can't tell. */
+static int pod_exists(const char *ns, const char *name)
 {
-	struct tally t = {0};
+	char err[1024];
+	json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "cmd", "get", "kind", "pods",
+				"namespace", ns, "name", name);
+	json_t *resp = client_try(req, err, sizeof(err));
+	const char *msg = json_string_value(json_object_get(resp, "error"));
+	int rc = !resp ? -1 : msg ? (strstr(msg, " not found") ? 0 : -1) : 1;
+
+	json_decref(req);
+	json_decref(resp);
+	return rc;
+}
+
+/* kubectl delete --wait: return once every deleted Pod has terminated and
+ * left the store. Ctrl-C ends the waiting, not the deletion. */
+static int wait_pods_gone(json_t *pods)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(pods, i, p)
+	{
+		const char *ns = json_string_value(json_array_get(p, 0));
+		const char *name = json_string_value(json_array_get(p, 1));
+		int rc;
+
+		while ((rc = pod_exists(ns, name)) == 1)
+			usleep(100 * 1000);
+		if (rc < 0) {
+			fprintf(stderr, "error: lost track of pod \"%s\" while waiting for it to go\n",
+				name);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int send_paths(const char **paths, int n, bool del, bool wait)
+{
+	struct tally t = {.pods = wait ? json_array() : NULL};
+	int rc;
 
 	for (int i = 0; i < n; i++)
 		send_path(paths[i], del, &t);
 	if (!t.objects && !t.errors) {
 		fprintf(stderr, "error: no objects passed to %s\n", del ? "delete" : "apply");
+		json_decref(t.pods);
 		return 1;
 	}
-	return t.errors ? 1 : 0;
+	rc = t.errors ? 1 : 0;
+	if (t.pods && wait_pods_gone(t.pods))
+		rc = 1;
+	json_decref(t.pods);
+	return rc;
 }
 
 static const struct option apply_opts[] = {
@@ -227,6 +280,7 @@ static const struct option apply_opts[] = {
 static const struct option delete_opts[] = {
 	{"filename", required_argument, NULL, 'f'},
 	{"namespace", required_argument, NULL, 'n'},
+	{"wait", optional_argument, NULL, 'w'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -256,19 +310,23 @@ int cmd_apply(int argc, char **argv)
 	else if (!nf)
 		rc = usage_error("apply", apply_usage, "-f FILE is required");
 	else
-		rc = send_paths(files, nf, false);
+		rc = send_paths(files, nf, false, false);
 	free(files);
 	return rc;
 }
 
-static int delete_named(const char *kind, const char *ns, char **names, int n)
+static int delete_named(const char *kind, const char *ns, char **names, int n, bool wait)
 {
-	struct tally t = {0};
+	bool pod = k8s_kind_from_arg(kind) == K_POD;
+	struct tally t = {.pods = pod && wait ? json_array() : NULL};
+	int rc;
 
 	for (int i = 0; i < n; i++) {
-		json_t *resp = client_call(json_pack("{s:s,s:s,s:s,s:s}", "cmd", "delete",
-						     "kind", kind, "namespace", ns,
-						     "name", names[i]));
+		const char *name = pod ? pod_arg_name(names[i]) : names[i];
+		json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "cmd", "delete", "kind", kind,
+					"namespace", ns, "name", name);
+		json_t *resp = pod ? client_call_named(req, "pods", name) : client_call(req);
+
 		if (!resp) {
 			t.errors++;
 			continue;
@@ -276,14 +334,19 @@ static int delete_named(const char *kind, const char *ns, char **names, int n)
 		print_results(json_object_get(resp, "results"), &t);
 		json_decref(resp);
 	}
-	return t.errors ? 1 : 0;
+	rc = t.errors ? 1 : 0;
+	if (t.pods && wait_pods_gone(t.pods))
+		rc = 1;
+	json_decref(t.pods);
+	return rc;
 }
 
 int cmd_delete(int argc, char **argv)
 {
 	const char **files = calloc((size_t)argc, sizeof(*files));
-	const char *ns = NULL;
+	const char *ns = NULL, *w;
 	int nf = 0, c, rc;
+	bool wait = true;
 	enum k8s_kind k;
 
 	optind = 0;
@@ -294,6 +357,15 @@ int cmd_delete(int argc, char **argv)
 			break;
 		case 'n':
 			ns = flag_value(optarg);
+			break;
+		case 'w':
+			w = optarg ? optarg : "true";
+			if (strcmp(w, "true") && strcmp(w, "false")) {
+				free(files);
+				return usage_error("delete", delete_usage,
+						   "invalid argument \"%s\" for --wait (want true or false)", w);
+			}
+			wait = !strcmp(w, "true");
 			break;
 		case 'h':
 			free(files);
@@ -312,7 +384,7 @@ int cmd_delete(int argc, char **argv)
 			/* the files say where their objects live */
 			rc = usage_error("delete", delete_usage, "-n can't be used with -f");
 		else
-			rc = send_paths(files, nf, true);
+			rc = send_paths(files, nf, true, wait);
 		free(files);
 		return rc;
 	}
@@ -320,12 +392,12 @@ int cmd_delete(int argc, char **argv)
 	if (optind == argc)
 		return usage_error("delete", delete_usage, "a kind and a name, or -f, are required");
 	k = k8s_kind_from_arg(argv[optind]);
-	if (k != K_SERVICE && k != K_ENDPOINTSLICE)
+	if (k != K_SERVICE && k != K_ENDPOINTSLICE && k != K_POD)
 		return usage_error("delete", delete_usage,
-				   "unknown resource type \"%s\" (want svc or endpointslice)",
+				   "unknown resource type \"%s\" (want pod, svc or endpointslice)",
 				   argv[optind]);
 	if (optind + 1 == argc)
 		return usage_error("delete", delete_usage, "a name is required");
 	return delete_named(argv[optind], ns ? ns : "default", argv + optind + 1,
-			    argc - optind - 1);
+			    argc - optind - 1, wait);
 }

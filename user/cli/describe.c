@@ -2,7 +2,8 @@
 /*
  * describe svc: kubectl describe's text for the Service, then what kubectl
  * can't show: how podtraced programmed it into the socket LB (frontends,
- * backend slots, per-backend selections and the counters).
+ * backend slots, per-backend selections and the counters). describe pod
+ * lives in describe_pod.c.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -12,7 +13,11 @@
 #include "k8s.h"
 
 static const char describe_usage[] =
-	"Usage: podtrace describe svc NAME... [-n NS]\n"
+	"Usage: podtrace describe pod|svc NAME... [-n NS]\n"
+	"\n"
+	"Show a Pod as kubectl describe does: node, start time, labels, status and\n"
+	"IPs, each (init) container's command, state, last state, restarts,\n"
+	"resources and probes, then conditions, volumes and QoS class.\n"
 	"\n"
 	"Show a Service as kubectl describe does, followed by its socket LB state:\n"
 	"frontends, backends (with how often each was selected), connection and\n"
@@ -305,6 +310,7 @@ int cmd_describe(int argc, char **argv)
 {
 	const char *ns = "default";
 	int c, rc = 0, shown = 0;
+	enum k8s_kind k;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, ":n:h", describe_opts, NULL)) != -1) {
@@ -321,13 +327,15 @@ int cmd_describe(int argc, char **argv)
 	}
 	if (optind == argc)
 		return usage_error("describe", describe_usage, "a resource type is required");
-	if (k8s_kind_from_arg(argv[optind]) != K_SERVICE)
+	k = k8s_kind_from_arg(argv[optind]);
+	if (k != K_SERVICE && k != K_POD)
 		return usage_error("describe", describe_usage,
-				   "unknown resource type \"%s\" (only svc can be described)",
+				   "unknown resource type \"%s\" (want pod or svc)",
 				   argv[optind]);
 	if (optind + 1 == argc)
 		return usage_error("describe", describe_usage, "a name is required");
 	for (int i = optind + 1; i < argc; i++)
-		rc |= describe_one(ns, argv[i], &shown);
+		rc |= k == K_POD ? describe_pod(ns, pod_arg_name(argv[i]), &shown)
+				 : describe_one(ns, argv[i], &shown);
 	return rc;
 }

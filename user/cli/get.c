@@ -12,10 +12,13 @@
 #include "k8s.h"
 
 static const char get_usage[] =
-	"Usage: podtrace get svc|endpointslices [NAME...] [-n NS | -A] [-o wide|json|yaml]\n"
+	"Usage: podtrace get pods|svc|endpointslices [NAME...] [-n NS | -A] [-o wide|json|yaml]\n"
 	"\n"
-	"List Services (svc, service, services) or EndpointSlices (eps,\n"
-	"endpointslice, endpointslices) held by podtraced.\n"
+	"List Pods (po, pod, pods) with their live status, Services (svc, service,\n"
+	"services) or EndpointSlices (eps, endpointslice, endpointslices) held by\n"
+	"podtraced. The Pod table reads as kubectl's: READY counts ready containers,\n"
+	"STATUS is kubectl's summary (Init:1/2, CrashLoopBackOff, Completed,\n"
+	"Terminating...), -o wide adds the pod IP and the node.\n"
 	"\n"
 	"Flags:\n"
 	"  -n, --namespace NS       namespace to list (default \"default\")\n"
@@ -213,12 +216,65 @@ static void eps_row(struct tw *t, json_t *slice, const struct get_args *a)
 	free(eps);
 }
 
+/* ---- Pods ---- */
+
+static void pod_header(struct tw *t, const struct get_args *a)
+{
+	tw_printf(t, "%sNAME\tREADY\tSTATUS\tRESTARTS\tAGE%s\n", a->all ? "NAMESPACE\t" : "",
+		  a->out == OUT_WIDE ? "\tIP\tNODE\tNOMINATED NODE\tREADINESS GATES" : "");
+}
+
+/* "1/2" of spec.readinessGates whose condition is True; "<none>". */
+static void readiness_gates(struct tw *t, json_t *pod)
+{
+	json_t *gates = jpath(pod, "spec.readinessGates"), *g, *c;
+	size_t i, j;
+	int ok = 0;
+
+	if (!json_array_size(gates)) {
+		tw_printf(t, "\t<none>");
+		return;
+	}
+	json_array_foreach(gates, i, g)
+		json_array_foreach(jpath(pod, "status.conditions"), j, c)
+			ok += !strcmp(jstr(c, "type", ""), jstr(g, "conditionType", "")) &&
+			      !strcmp(jstr(c, "status", ""), "True");
+	tw_printf(t, "\t%d/%zu", ok, json_array_size(gates));
+}
+
+static void pod_row(struct tw *t, json_t *pod, const struct get_args *a)
+{
+	struct pod_summary s;
+	char age[32];
+
+	pod_summarize(pod, &s);
+	fmt_age(pod, age, sizeof(age));
+	if (a->all)
+		tw_printf(t, "%s\t", k8s_namespace(pod));
+	tw_printf(t, "%s\t%d/%d\t%s\t%d\t%s", k8s_name(pod), s.ready, s.total, s.status,
+		  s.restarts, age);
+	if (a->out == OUT_WIDE) {
+		const char *ip = jstr(json_array_get(jpath(pod, "status.podIPs"), 0), "ip", "");
+
+		/* no node objects here: the node is the host, known by its IP */
+		tw_printf(t, "\t%s\t%s\t%s", *ip ? ip : "<none>",
+			  jstr(pod, "spec.nodeName", jstr(pod, "status.hostIP", "<none>")),
+			  jstr(pod, "status.nominatedNodeName", "<none>"));
+		readiness_gates(t, pod);
+	}
+	tw_printf(t, "\n");
+}
+
 /* ---- fetch and print ---- */
+
+static const char *kind_arg(enum k8s_kind k)
+{
+	return k == K_SERVICE ? "svc" : k == K_POD ? "pods" : "endpointslice";
+}
 
 static json_t *request(const struct get_args *a, const char *name)
 {
-	json_t *req = json_pack("{s:s,s:s,s:s,s:b}", "cmd", "get", "kind",
-				a->kind == K_SERVICE ? "svc" : "endpointslice",
+	json_t *req = json_pack("{s:s,s:s,s:s,s:b}", "cmd", "get", "kind", kind_arg(a->kind),
 				"namespace", a->ns, "all", a->all);
 
 	if (name)
@@ -233,7 +289,12 @@ static json_t *fetch(const struct get_args *a, int *failed)
 
 	*failed = 0;
 	for (int i = 0; i < (a->n_names ? a->n_names : 1); i++) {
-		resp = client_call(request(a, a->n_names ? a->names[i] : NULL));
+		const char *name = a->n_names ? a->names[i] : NULL;
+
+		if (a->kind == K_POD && name)
+			resp = client_call_named(request(a, name), "pods", name);
+		else
+			resp = client_call(request(a, name));
 		if (!resp) {
 			(*failed)++;
 			continue;
@@ -252,12 +313,16 @@ static void print_table(const struct get_args *a, json_t *items)
 
 	if (a->kind == K_SERVICE)
 		svc_header(t, a);
+	else if (a->kind == K_POD)
+		pod_header(t, a);
 	else
 		eps_header(t, a);
 	json_array_foreach(items, i, o)
 	{
 		if (a->kind == K_SERVICE)
 			svc_row(t, o, a);
+		else if (a->kind == K_POD)
+			pod_row(t, o, a);
 		else
 			eps_row(t, o, a);
 	}
@@ -339,9 +404,9 @@ int cmd_get(int argc, char **argv)
 	if (optind == argc)
 		return usage_error("get", get_usage, "a resource type is required");
 	a.kind = k8s_kind_from_arg(argv[optind]);
-	if (a.kind != K_SERVICE && a.kind != K_ENDPOINTSLICE)
+	if (a.kind != K_SERVICE && a.kind != K_ENDPOINTSLICE && a.kind != K_POD)
 		return usage_error("get", get_usage,
-				   "unknown resource type \"%s\" (want svc or endpointslices)",
+				   "unknown resource type \"%s\" (want pods, svc or endpointslices)",
 				   argv[optind]);
 	a.names = argv + optind + 1;
 	a.n_names = argc - optind - 1;

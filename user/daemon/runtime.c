@@ -241,15 +241,18 @@ static char **json_argv(json_t *a, json_t *b)
 	return argv;
 }
 
-/* The container's environment: PATH and HOSTNAME like a container runtime,
- * then spec.env (value only; valueFrom is not supported). */
+/* The container's environment: PATH (the daemon's: there is no image to
+ * take one from) and HOSTNAME like a container runtime, then spec.env
+ * (value only; valueFrom is not supported). */
 static char **ctr_env(const struct rpod *p, const struct container *s)
 {
 	size_t n = json_array_size(s->env) + 4, k = 0, i;
 	char **env = calloc(n, sizeof(char *));
 	json_t *e;
 
-	env[k++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	const char *path = getenv("PATH");
+	if (asprintf(&env[k], "PATH=%s", path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") > 0)
+		k++;
 	if (asprintf(&env[k], "HOSTNAME=%s", p->view.name) > 0)
 		k++;
 	json_array_foreach(s->env, i, e)
