@@ -89,6 +89,11 @@ $(BUILD)/tests/guardctl: tests/tools/guardctl.c $(BUILD)/daemon/guard.o $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Iuser/daemon -o $@ $^ $(LDLIBS)
 
+# tracectl drives the trace plane through the daemon's own trace.c (libbpf only).
+$(BUILD)/tests/tracectl: tests/tools/tracectl.c user/daemon/trace.c user/daemon/trace.h include/podtrace.h $(BUILD)/trace.skel.h $(BUILD)/version.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Iuser/daemon -o $@ tests/tools/tracectl.c user/daemon/trace.c -lbpf -lelf -lz
+
 $(BUILD)/tests/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<

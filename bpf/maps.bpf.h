@@ -62,6 +62,22 @@ struct {
 	PT_MAP(BPF_MAP_TYPE_HASH, __u64, struct pt_cgroup_val, PT_MAX_PODS * 8);
 } pt_cgroup SEC(".maps");
 
+/* pt_cg_roots (hash): cgroup v2 ids whose descendants' mkdir, rmdir and task
+ * attach are reported by the trace plane (e.g. the kubepods cgroup). */
+struct {
+	PT_MAP(BPF_MAP_TYPE_HASH, __u64, __u8, 64);
+} pt_cg_roots SEC(".maps");
+
+/* pt_exec_buf (per-CPU, one entry): the trace plane builds an exec record
+ * here, then copies only the used part of args to pt_events. Scratch space:
+ * not pinned, each object has its own. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct pt_event_exec);
+	__uint(max_entries, 1);
+} pt_exec_buf SEC(".maps");
+
 struct {
 	PT_MAP(BPF_MAP_TYPE_ARRAY, __u32, struct pt_bw, PT_MAX_PODS * 2);
 } pt_bw SEC(".maps");

@@ -226,6 +226,11 @@ struct pt_event_exec {
 	char args[PT_ARGS_MAX];
 };
 
+/* exec records are variable-size: only args[0..args_len) is sent, so
+ * hdr.size == PT_EXEC_FIXED_SIZE + args_len <= sizeof(struct pt_event_exec).
+ * A reader checks len >= PT_EXEC_FIXED_SIZE + args_len, never sizeof(). */
+#define PT_EXEC_FIXED_SIZE __builtin_offsetof(struct pt_event_exec, args)
+
 /* exit of a whole process (the thread group leader). */
 struct pt_event_exit {
 	struct pt_event_hdr hdr;

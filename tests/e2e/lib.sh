@@ -258,8 +258,8 @@ t_cleanup() {
 	fi
 	[[ -n ${T_BPFFS:-} ]] && rm -rf "$T_BPFFS"
 
-	# pods of the daemon under test: netns pt-<uid>, host veth ptv<uid>
-	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^pt-[0-9a-f]/ {print $1}'); do
+	# pods of the daemon under test: netns ptp-<uid>, host veth ptv<uid>
+	for ns in $(ip netns list 2>/dev/null | awk '$1 ~ /^ptp-/ {print $1}'); do
 		[[ ${T_NS_BEFORE:-} == *" $ns "* ]] || T_NETNS+=("$ns")
 	done
 	for v in $(ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^ptv/ {sub("@.*","",$2); print $2}'); do

@@ -35,7 +35,7 @@ expect_eq "$(ptj pod keep 'd["status"]["containerStatuses"][0]["restartCount"]')
 answers && ok "still answers after the restart" || fail "no answer after restart"
 pt delete pod keep >/dev/null
 poll_until 10 pod_gone keep && ok "deleted" || fail "not deleted"
-ns="pt-${uid:0:12}"
+ns="ptp-${uid:0:12}"
 [[ -e /run/netns/$ns ]] && fail "netns $ns left" || ok "netns removed"
 [[ -d $T_CG/podtrace/pod$uid ]] && fail "cgroup left" || ok "cgroup removed"
 [[ -d /sys/fs/cgroup/memory/${T_CG##*/}/podtrace/pod$uid ]] && fail "v1 memory cgroup left" || ok "v1 cgroups removed"

@@ -24,6 +24,7 @@ static const char get_usage[] =
 	"  -n, --namespace NS       namespace to list (default \"default\")\n"
 	"  -A, --all-namespaces     list every namespace\n"
 	"  -o, --output FORMAT      wide, json or yaml (default: a table)\n"
+	"      --no-headers         no header line in tables\n"
 	"  -h, --help               show this help\n";
 
 struct get_args {
@@ -31,6 +32,7 @@ struct get_args {
 	const char *ns;
 	bool all;
 	enum out_fmt out;
+	bool no_headers;
 	char **names;
 	int n_names;
 };
@@ -311,7 +313,9 @@ static void print_table(const struct get_args *a, json_t *items)
 	size_t i;
 	json_t *o;
 
-	if (a->kind == K_SERVICE)
+	if (a->no_headers)
+		;
+	else if (a->kind == K_SERVICE)
 		svc_header(t, a);
 	else if (a->kind == K_POD)
 		pod_header(t, a);
@@ -370,6 +374,7 @@ static const struct option get_opts[] = {
 	{"namespace", required_argument, NULL, 'n'},
 	{"all-namespaces", no_argument, NULL, 'A'},
 	{"output", required_argument, NULL, 'o'},
+	{"no-headers", no_argument, NULL, 'H'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -393,6 +398,9 @@ int cmd_get(int argc, char **argv)
 				return usage_error("get", get_usage,
 						   "unknown output format \"%s\" (want wide, json or yaml)",
 						   optarg);
+			break;
+		case 'H':
+			a.no_headers = true;
 			break;
 		case 'h':
 			fputs(get_usage, stdout);

@@ -14,10 +14,12 @@ static const struct cmd {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } cmds[] = {
-	{"apply", cmd_apply, "Create or update Services and EndpointSlices from files"},
+	{"apply", cmd_apply, "Create or update Pods, Services and EndpointSlices from files"},
 	{"delete", cmd_delete, "Delete objects by file or by kind and name"},
-	{"get", cmd_get, "List Services or EndpointSlices"},
-	{"describe", cmd_describe, "Show a Service and how its socket LB is programmed"},
+	{"get", cmd_get, "List Pods, Services or EndpointSlices"},
+	{"describe", cmd_describe, "Show a Pod, or a Service and how its socket LB is programmed"},
+	{"logs", cmd_logs, "Print (or follow) the log of a container in a Pod"},
+	{"exec", cmd_exec, "Run a command in a container of a Pod"},
 	{"status", cmd_status, "Show daemon health, BPF programs and map fill"},
 	{"version", cmd_version, "Print the client and server versions"},
 };

@@ -213,6 +213,16 @@ static json_t *cmd_status(struct daemon *d, json_t *req)
 			 "programmingErrors", d->lb_errors);
 }
 
+static json_t *cmd_status_full(struct daemon *d, json_t *req)
+{
+	json_t *s = cmd_status(d, req);
+
+	json_object_set_new(s, "events", events_stats());
+	json_object_set_new(json_object_get(s, "objects"), "Pod",
+			    json_integer((json_int_t)store_count(&d->store, K_POD)));
+	return s;
+}
+
 /* Where a container lives, for `podtrace exec` and `podtrace logs`: the
  * CLI (root, same host) enters it or reads its log itself. */
 static json_t *cmd_container(struct daemon *d, json_t *req)
@@ -221,6 +231,15 @@ static json_t *cmd_container(struct daemon *d, json_t *req)
 	json_t *r = runtime_container_info(d, req_ns(req),
 					   json_string_value(json_object_get(req, "name")) ?: "",
 					   json_string_value(json_object_get(req, "container")), err, sizeof(err));
+
+	return r ? r : err_obj("%s", err);
+}
+
+static json_t *cmd_timeline(struct daemon *d, json_t *req)
+{
+	char err[512];
+	json_t *r = runtime_timeline(d, req_ns(req), json_string_value(json_object_get(req, "name")) ?: "",
+				     err, sizeof(err));
 
 	return r ? r : err_obj("%s", err);
 }
@@ -237,8 +256,8 @@ static const struct {
 	json_t *(*fn)(struct daemon *d, json_t *req);
 } cmds[] = {
 	{"apply", cmd_apply},	    {"delete", cmd_delete}, {"get", cmd_get},
-	{"describe", cmd_describe}, {"status", cmd_status}, {"version", cmd_version},
-	{"container", cmd_container},
+	{"describe", cmd_describe}, {"status", cmd_status_full}, {"version", cmd_version},
+	{"container", cmd_container}, {"timeline", cmd_timeline},
 };
 
 static json_t *dispatch(struct daemon *d, json_t *req)
@@ -288,10 +307,35 @@ static void client_flush(struct daemon *d, struct client *c)
 	client_close(d, c);
 }
 
+/* `events`: the connection becomes a stream subscriber (events.c). */
+static bool stream_request(struct daemon *d, struct client *c, json_t *req)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	json_int_t since = json_integer_value(json_object_get(req, "sinceSeconds"));
+	uint64_t now = events_now_ns(), from = 0;
+
+	if (!cmd || strcmp(cmd, "events"))
+		return false;
+	if (json_is_true(json_object_get(req, "all")))
+		from = 1;
+	else if (since > 0)
+		from = now > (uint64_t)since * 1000000000ull ? now - (uint64_t)since * 1000000000ull : 1;
+	loop_del(d, &c->w);
+	events_subscribe(c->w.fd, from, json_is_true(json_object_get(req, "follow")), from != 0);
+	free(c->in);
+	free(c);
+	return true;
+}
+
 static void client_request(struct daemon *d, struct client *c)
 {
 	json_error_t je;
 	json_t *req = json_loadb(c->in, c->in_len, 0, &je);
+
+	if (req && stream_request(d, c, req)) {
+		json_decref(req);
+		return;
+	}
 	json_t *resp = req ? dispatch(d, req) : err_obj("bad request: %s", je.text);
 
 	c->out = json_dumps(resp, JSON_COMPACT);

@@ -25,6 +25,7 @@ struct opts {
 	int64_t pod_pids_limit; /* 0 = none */
 	double backoff_base;	/* seconds; kubelet's is 10 */
 	int64_t log_max_bytes;	/* per container log file */
+	bool trace;		/* the trace plane (default on) */
 };
 
 /* ClusterIP and NodePort allocation, as the API server does it. */
@@ -93,6 +94,21 @@ void guard_pod_removed(struct daemon *d, const char *uid, uint32_t pod_id,
 		       const struct pod *view);
 struct pt_pod_stats;
 int podguard_stats(uint32_t pod_id, struct pt_pod_stats *s);
+
+/* events.c: the event stream */
+int events_init(struct daemon *d);
+void events_cgroup_add(uint64_t cgid, const char *ns, const char *pod, const char *uid,
+		       const char *ctr);
+void events_cgroup_del(uint64_t cgid);
+void events_emit(const char *type, const char *ns, const char *pod, const char *ctr,
+		 json_t *fields);
+void events_subscribe(int fd, uint64_t since_ns, bool follow, bool history);
+uint64_t events_now_ns(void);
+json_t *events_stats(void);
+const char *event_type_name(unsigned t);
+int events_watch_root(uint64_t cgid);
+/* runtime.c: kernel records that mark lifecycle stages */
+void runtime_kernel_event(struct daemon *d, const void *rec, size_t len);
 
 /* manifests.c */
 int manifests_init(struct daemon *d);

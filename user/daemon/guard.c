@@ -48,11 +48,19 @@ static int mkdir_p(const char *path)
 	return mkdir(tmp, 0700) && errno != EEXIST ? -errno : 0;
 }
 
+static unsigned long long tune_ms = GUARD_BURST_MS, tune_min = GUARD_MIN_BURST, tune_init = 0;
+static void tune_burst(void)
+{
+	const char *t = getenv("PT_GUARD_BURST");
+	if (t)
+		sscanf(t, "%llu,%llu,%llu", &tune_ms, &tune_min, &tune_init);
+}
 uint64_t guard_burst_bytes(uint64_t rate_bps)
 {
-	uint64_t b = rate_bps / 8 * GUARD_BURST_MS / 1000;
+	tune_burst();
+	uint64_t b = rate_bps / 8 * tune_ms / 1000;
 
-	return b > GUARD_MIN_BURST ? b : GUARD_MIN_BURST;
+	return b > tune_min ? b : tune_min;
 }
 
 /* Only the guard maps are created/reused by this object: the LB maps it also
@@ -322,7 +330,7 @@ int guard_set_bw(struct guard *g, uint32_t pod_id, uint64_t egress_bps,
 			.last_ns = mono_ns(),
 		};
 
-		b.credit = (int64_t)b.burst_bytes;
+		b.credit = (int64_t)b.burst_bytes * (int64_t)tune_init / 100;
 		/* BPF_F_LOCK: written under the bucket's spin lock. */
 		if (bpf_map_update_elem(g->bw_fd, &key, &b, BPF_F_LOCK))
 			return -errno;

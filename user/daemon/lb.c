@@ -39,6 +39,7 @@ void lb_fini(struct lb *lb)
 	hmap_free(&lb->by_owner);
 	hmap_free(&lb->by_fe);
 	hmap_free(&lb->orphans);
+	hmap_free(&lb->by_id);
 	idpool_free(&lb->svc_ids);
 	idpool_free(&lb->be_ids);
 }
@@ -46,6 +47,13 @@ void lb_fini(struct lb *lb)
 struct lb_rec *lb_find(struct lb *lb, const char *key)
 {
 	return hmap_gets(&lb->by_key, key);
+}
+
+const char *lb_service_of(struct lb *lb, uint32_t svc_id)
+{
+	struct lb_rec *r = hmap_get(&lb->by_id, &svc_id, sizeof(svc_id));
+
+	return r && r->key ? r->key : "";
 }
 
 const struct lb_rec *lb_owner_recs(struct lb *lb, const char *owner)
@@ -404,6 +412,7 @@ int lb_sync(struct lb *lb, const char *owner, struct lb_want *w, int n,
 			r->owner = strdup(owner);
 			r->key = strdup(w[i].key);
 			hmap_puts(&lb->by_key, r->key, r);
+			hmap_put(&lb->by_id, &r->svc_id, sizeof(r->svc_id), r);
 		} else if (!r) {
 			r = calloc(1, sizeof(*r));
 			idpool_get(&lb->svc_ids, &r->svc_id);
@@ -411,6 +420,7 @@ int lb_sync(struct lb *lb, const char *owner, struct lb_want *w, int n,
 			r->owner = strdup(owner);
 			r->key = strdup(w[i].key);
 			hmap_puts(&lb->by_key, r->key, r);
+			hmap_put(&lb->by_id, &r->svc_id, sizeof(r->svc_id), r);
 		}
 		if (apply_rec(lb, r, &w[i])) {
 			snprintf(err, errlen, "writing service port %s failed (see daemon log)", w[i].key);
@@ -428,6 +438,7 @@ int lb_sync(struct lb *lb, const char *owner, struct lb_want *w, int n,
 			continue;
 		remove_rec(lb, r);
 		hmap_dels(&lb->by_key, r->key);
+		hmap_del(&lb->by_id, &r->svc_id, sizeof(r->svc_id));
 		rec_free(r);
 	}
 	/* rebuild the owner list */

@@ -82,6 +82,7 @@ struct lb {
 	struct hmap by_owner; /* "ns/name" -> first rec */
 	struct hmap by_fe;    /* frontend key -> rec (programmed) */
 	struct hmap orphans;  /* adopted, not yet claimed: fe key -> rec */
+	struct hmap by_id;    /* svc_id -> rec (programmed, owned) */
 	uint32_t n_fe;
 };
 
@@ -100,6 +101,8 @@ int lb_sync(struct lb *lb, const char *owner, struct lb_want *want, int n,
 	    char *err, size_t errlen);
 
 struct lb_rec *lb_find(struct lb *lb, const char *key);
+/* "ns/name/port/proto/vN" of a svc_id, or "" (for events). */
+const char *lb_service_of(struct lb *lb, uint32_t svc_id);
 const struct lb_rec *lb_owner_recs(struct lb *lb, const char *owner);
 
 #endif

@@ -43,6 +43,11 @@ void guard_pod_added(struct daemon *d, const char *uid, uint32_t pod_id,
 	int fd, err;
 
 	(void)d;
+	events_cgroup_add(cg_id(m, cg), view->ns, view->name, uid, NULL);
+	for (int i = 0; i < n_c; i++) {
+		ctr_rel(cg, view, i, rel, sizeof(rel));
+		events_cgroup_add(cg_id(m, rel), view->ns, view->name, uid, strrchr(rel, '/') + 1);
+	}
 	if (!ok)
 		return;
 	guard_set_cgroup(&g, cg_id(m, cg), &v);
@@ -69,6 +74,11 @@ void guard_pod_removed(struct daemon *d, const char *uid, uint32_t pod_id,
 	char rel[300];
 
 	(void)d;
+	events_cgroup_del(cg_id(m, cg));
+	for (int i = 0; i < n_c; i++) {
+		ctr_rel(cg, view, i, rel, sizeof(rel));
+		events_cgroup_del(cg_id(m, rel));
+	}
 	if (!ok)
 		return;
 	guard_detach_pod(&g, uid);

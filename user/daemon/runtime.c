@@ -59,7 +59,9 @@ struct rctr {
 	time_t started_at, finished_at;
 	double started_mono, backoff_until, backoff_s;
 	bool ready, started, post_start_done, ever_started, stopping;
-	pid_t shim;
+	pid_t shim, main_pid;
+	bool start_seen; /* the kernel saw the container's exec */
+	uint64_t cgid;
 	unsigned run_id;
 	uint64_t oom_before;
 	/* probes */
@@ -81,6 +83,7 @@ struct rpod {
 	int last_ready; /* what the endpoints controller last saw */
 	double kill_at;
 	time_t start_time;
+	json_t *timeline; /* [{stage, container, tsNs, source}] */
 	struct rpod *next;
 };
 
@@ -173,6 +176,31 @@ static const struct container *spec_of(const struct rpod *p, const struct rctr *
 
 static void pod_step(struct rpod *p);
 static void save_state(struct rpod *p);
+
+/* A lifecycle stage: in the pod's timeline and in the event stream. ts is
+ * the kernel's when it saw it (exec, exit, OOM), else now. */
+static void stage_at(struct rpod *p, const struct rctr *c, const char *name, uint64_t ts,
+		     bool kernel, const char *detail)
+{
+	json_t *st = json_pack("{s:s,s:I,s:s}", "stage", name, "tsNs", (json_int_t)ts, "source",
+			       kernel ? "kernel" : "daemon");
+
+	if (c)
+		json_object_set_new(st, "container", json_string(c->name));
+	if (detail)
+		json_object_set_new(st, "detail", json_string(detail));
+	if (!p->timeline)
+		p->timeline = json_array();
+	if (json_array_size(p->timeline) < 1000) /* a crash loop must not grow it forever */
+		json_array_append(p->timeline, st);
+	events_emit("lifecycle", p->view.ns, p->view.name, c ? c->name : NULL, st);
+	json_decref(st);
+}
+
+static void stage(struct rpod *p, const struct rctr *c, const char *name, const char *detail)
+{
+	stage_at(p, c, name, events_now_ns(), false, detail);
+}
 
 /* ---- timer: one timerfd armed for the earliest deadline ---- */
 static void consider(double *best, double t)
@@ -339,6 +367,13 @@ static void shim_main(struct rpod *p, struct rctr *c, int logfd)
 	prctl(PR_SET_NAME, SHIM_NAME);
 	setsid();
 	reset_child();
+	/* keep only the log: the daemon's sockets (a CLI client waiting for
+	 * its reply among them) must not live on in the shim */
+	if (logfd != 3) {
+		dup2(logfd, 3);
+		logfd = 3;
+	}
+	close_range(4, ~0u, 0);
 	if (pipe2(pipefd, O_CLOEXEC))
 		_exit(1);
 	child = fork();
@@ -431,8 +466,14 @@ static int start_ctr(struct rpod *p, struct rctr *c)
 		return -1;
 	}
 	ctr_cg(p, c, cg, sizeof(cg));
-	c->oom_before = cg_oom_kills(&rt.cg, cg);
+	/* the pod cgroup holds the same limits summed: an OOM may be charged
+	 * to either level */
+	c->oom_before = cg_oom_kills(&rt.cg, cg) + cg_oom_kills(&rt.cg, p->cg);
+	c->cgid = cg_id(&rt.cg, cg);
+	c->start_seen = false;
+	c->main_pid = 0;
 	c->run_id++;
+	stage(p, c, c->restarts ? "RestartContainer" : "CreateContainer", NULL);
 	pid = fork();
 	if (pid < 0) {
 		close(logfd);
@@ -458,6 +499,8 @@ static int start_ctr(struct rpod *p, struct rctr *c)
 		c->next_probe[k] = pr->type == PROBE_NONE ? 0 : c->started_mono + pr->initial_delay_s;
 	}
 	watch_shim(c);
+	save_state(p);
+	stage(p, c, "PreStart", NULL);
 	log_info("pod %s: container %s started (shim %d)", p->key, c->name, (int)pid);
 	return 0;
 }
@@ -586,6 +629,7 @@ static void probe_result(struct rpod *p, struct rctr *c, int k, bool ok)
 			return;
 		if (k == PK_READY && !c->ready) {
 			c->ready = true;
+			stage(p, c, "Ready", NULL);
 			log_info("pod %s: container %s ready", p->key, c->name);
 		}
 		if (k == PK_START && !c->started) {
@@ -595,6 +639,7 @@ static void probe_result(struct rpod *p, struct rctr *c, int k, bool ok)
 		return;
 	}
 	c->ok_count[k] = 0;
+	stage(p, c, "ProbeFailed", k == PK_READY ? "readiness" : k == PK_LIVE ? "liveness" : "startup");
 	if (++c->fail_count[k] < pr->failure_threshold)
 		return;
 	if (k == PK_READY) {
@@ -639,10 +684,12 @@ static void task_event(struct daemon *d, struct watch *w, uint32_t events)
 				kill_ctr(p, c, SIGKILL);
 			} else {
 				c->started = spec_of(p, c)->startup.type == PROBE_NONE;
+				stage(p, c, "PostStartHookDone", NULL);
 				log_info("pod %s: container %s postStart done", p->key, c->name);
 			}
 		} else if (t->kind == T_PRESTOP) {
 			log_info("pod %s: container %s preStop done, SIGTERM", p->key, c->name);
+			stage(p, c, "StopContainer", "SIGTERM");
 			kill_ctr(p, c, SIGTERM);
 		}
 	}
@@ -668,7 +715,9 @@ static void read_exit(struct rpod *p, struct rctr *c)
 	json_decref(j);
 	unlink(path);
 	ctr_cg(p, c, cg, sizeof(cg));
-	if (c->signal == SIGKILL && cg_oom_kills(&rt.cg, cg) > c->oom_before) {
+	/* as containerd: an OOM kill in the container's cgroup during the run
+	 * makes it OOMKilled, whichever process of it the kernel chose */
+	if (cg_oom_kills(&rt.cg, cg) + cg_oom_kills(&rt.cg, p->cg) > c->oom_before) {
 		snprintf(c->reason, sizeof(c->reason), "OOMKilled");
 		c->exit_code = 137;
 	} else {
@@ -694,6 +743,9 @@ static void ctr_exited(struct rpod *p, struct rctr *c)
 	memset(c->probing, 0, sizeof(c->probing));
 	log_info("pod %s: container %s exited: %s (exit code %d)", p->key, c->name, c->reason,
 		 c->exit_code);
+	char detail[64];
+	snprintf(detail, sizeof(detail), "%s, exit code %d", c->reason, c->exit_code);
+	stage(p, c, !strcmp(c->reason, "OOMKilled") ? "OOMKilled" : "Exited", detail);
 	save_state(p);
 }
 
@@ -917,7 +969,7 @@ static struct rpod *new_pod(json_t *obj)
 		snprintf(c->reason, sizeof(c->reason), "%s", p->n_init && !c->init ? "PodInitializing" : "ContainerCreating");
 	}
 	/* netns/veth names are short: derived from the uid */
-	snprintf(p->net.netns, sizeof(p->net.netns), "pt-%.12s", p->uid);
+	snprintf(p->net.netns, sizeof(p->net.netns), "ptp-%.12s", p->uid);
 	snprintf(p->net.veth, sizeof(p->net.veth), "ptv%.8s", p->uid);
 	snprintf(p->cg, sizeof(p->cg), "podtrace/pod%s", p->uid);
 	p->next = rt.pods;
@@ -939,6 +991,7 @@ static void free_pod(struct rpod *p)
 			close(p->c[i].w.fd);
 		}
 	json_decref(p->obj);
+	json_decref(p->timeline);
 	free(p->c);
 	free(p);
 }
@@ -1029,6 +1082,7 @@ static int make_sandbox(struct rpod *p, char *err, size_t len)
 	p->start_time = time(NULL);
 	p->sandbox_ready = true;
 	p->last_ready = -1;
+	stage(p, NULL, "SandboxCreated", NULL);
 	return 0;
 }
 
@@ -1128,10 +1182,13 @@ int runtime_delete(struct daemon *d, const char *ns, const char *name, char *err
 		c->backoff_until = 0;
 		if (c->state != CS_RUNNING)
 			continue;
-		if (spec_of(p, c)->pre_stop && !c->init)
+		if (spec_of(p, c)->pre_stop && !c->init) {
+			stage(p, c, "PreStop", NULL);
 			spawn_task(p, c, T_PRESTOP, 0, (double)p->view.grace_s);
-		else
+		} else {
+			stage(p, c, "StopContainer", "SIGTERM");
 			kill_ctr(p, c, SIGTERM);
+		}
 	}
 	log_info("pod %s: terminating (grace %llds)", p->key, (long long)p->view.grace_s);
 	pod_step(p);
@@ -1230,10 +1287,11 @@ json_t *runtime_status(struct daemon *d, json_t *pod)
 			ready &= p->c[i].ready;
 	}
 	ready &= p->initialized && !p->terminating;
-	json_array_append_new(conds, cond("PodScheduled", true, NULL));
+	/* kubelet's order */
 	json_array_append_new(conds, cond("Initialized", p->initialized, "ContainersNotInitialized"));
-	json_array_append_new(conds, cond("ContainersReady", ready, "ContainersNotReady"));
 	json_array_append_new(conds, cond("Ready", ready, "ContainersNotReady"));
+	json_array_append_new(conds, cond("ContainersReady", ready, "ContainersNotReady"));
+	json_array_append_new(conds, cond("PodScheduled", true, NULL));
 	st = json_pack("{s:s,s:o,s:o}", "phase", phase_of(p), "conditions", conds, "containerStatuses", cs);
 	if (p->n_init)
 		json_object_set_new(st, "initContainerStatuses", ics);
@@ -1323,6 +1381,51 @@ json_t *runtime_container_info(struct daemon *d, const char *ns, const char *nam
 	snprintf(dir, sizeof(dir), "/run/netns/%s", p->net.netns);
 	return json_pack("{s:s,s:s,s:s,s:o,s:b}", "container", c->name, "log", lp, "netns", dir,
 			 "cgroups", dirs, "running", c->state == CS_RUNNING);
+}
+
+json_t *runtime_timeline(struct daemon *d, const char *ns, const char *name, char *err, size_t len)
+{
+	char key[300];
+	struct rpod *p;
+
+	(void)d;
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	p = find_pod(key);
+	if (!p) {
+		snprintf(err, len, "pods \"%s\" not found", name);
+		return NULL;
+	}
+	return json_pack("{s:s,s:s,s:O}", "namespace", ns, "pod", name, "stages",
+			 p->timeline ? p->timeline : json_array());
+}
+
+/* The kernel's view of a container's start and end: the first exec in its
+ * cgroup is the container process; its exit and an OOM kill are stamped
+ * with the kernel's time. */
+void runtime_kernel_event(struct daemon *d, const void *rec, size_t len)
+{
+	const struct pt_event_hdr *h = rec;
+
+	(void)d;
+	if (len < sizeof(*h) || (h->type != PT_EV_EXEC && h->type != PT_EV_EXIT && h->type != PT_EV_OOM))
+		return;
+	for (struct rpod *p = rt.pods; p; p = p->next)
+		for (int i = 0; i < p->n_c; i++) {
+			struct rctr *c = &p->c[i];
+			if (c->cgid != h->cgroup_id)
+				continue;
+			if (h->type == PT_EV_EXEC && !c->start_seen && c->state == CS_RUNNING) {
+				c->start_seen = true;
+				c->main_pid = (pid_t)h->pid;
+				stage_at(p, c, "StartContainer", h->ts_ns, true, NULL);
+			} else if (h->type == PT_EV_EXIT && c->main_pid && (pid_t)h->pid == c->main_pid) {
+				stage_at(p, c, "ProcessExit", h->ts_ns, true, NULL);
+				c->main_pid = 0;
+			} else if (h->type == PT_EV_OOM) {
+				stage_at(p, c, "OOMKill", h->ts_ns, true, NULL);
+			}
+			return;
+		}
 }
 
 /* ---- start-up ---- */

@@ -116,12 +116,23 @@ static void check_resources(json_t *res, const char *base, struct errs *e)
 	}
 }
 
+static bool strings(json_t *a)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a, i, v) if (!json_is_string(v)) return false;
+	return true;
+}
+
 static void check_exec(json_t *h, const char *path, struct errs *e)
 {
 	json_t *cmd = json_object_get(json_object_get(h, "exec"), "command");
 
 	if (!json_is_array(cmd) || !json_array_size(cmd))
 		errs_add(e, path, "Required value: exec.command");
+	else if (!strings(cmd))
+		errs_add(e, path, "Invalid value: exec.command must be a list of strings");
 }
 
 static void check_probe(json_t *p, const char *path, struct errs *e)
@@ -194,6 +205,12 @@ static void check_container(json_t *c, const char *base, bool init, json_t *name
 	snprintf(path, sizeof(path), "%s.command", base);
 	if (!json_is_array(cmd) || !json_array_size(cmd))
 		errs_add(e, path, "Required value: podtrace runs no images: command must name a program on the host");
+	else if (!strings(cmd))
+		errs_add(e, path, "Invalid value: must be a list of strings");
+	json_t *args = json_object_get(c, "args");
+	snprintf(path, sizeof(path), "%s.args", base);
+	if (args && (!json_is_array(args) || !strings(args)))
+		errs_add(e, path, "Invalid value: must be a list of strings");
 	for (size_t i = 0; i < sizeof(refused_ctr) / sizeof(refused_ctr[0]); i++) {
 		if (!json_object_get(c, refused_ctr[i]))
 			continue;
