@@ -56,8 +56,8 @@ const volatile __u32 page_shift = 12;
 	(SIGBIT(4) /* ILL */ | SIGBIT(7) /* BUS */ | SIGBIT(8) /* FPE */ |      \
 	 SIGBIT(11) /* SEGV */ | SIGBIT(13) /* PIPE */ | SIGBIT(31) /* SYS */)
 
-/* Older kernels: kernfs_node.parent (renamed __parent in 6.15) and
- * mm_struct.rss_stat as atomic counters (percpu_counter since 6.2). */
+/* Older kernels: kernfs_node.parent (now __parent) and mm_struct.rss_stat
+ * as atomic counters (percpu_counters since 6.2). */
 struct kernfs_node___old {
 	struct kernfs_node *parent;
 } __attribute__((preserve_access_index));
@@ -187,7 +187,7 @@ static __always_inline int emit_exit(struct task_struct *p)
 	return 0;
 }
 
-/* Kernels with sched_process_exit(p, group_dead) (6.16+): the record is sent
+/* Kernels with sched_process_exit(p, group_dead) (6.18 has it): sent
  * when the last thread exits, whichever it is. The loader picks this one or
  * trace_exit_leader from the tracepoint's BTF prototype. */
 SEC("tp_btf/sched_process_exit")

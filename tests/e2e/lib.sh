@@ -448,7 +448,7 @@ pt_start() {
 	"$BUILD/podtraced" --state-dir "$T_DIR/state" --socket "$T_SOCK" \
 		--bpffs "$T_BPFFS" --cgroup-root "$T_CG" \
 		--service-cidr 10.96.0.0/12 --service-cidr fd00:10:96::/112 \
-		--pod-cidr 10.244.128.0/17 \
+		--pod-cidr 10.244.128.0/17 --metrics-listen "${PT_METRICS:-}" \
 		"$@" >>"$T_DIR/podtraced.log" 2>&1 &
 	PT_PID=$!
 	t_track_pid "$PT_PID"

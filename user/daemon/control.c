@@ -244,6 +244,12 @@ static json_t *cmd_timeline(struct daemon *d, json_t *req)
 	return r ? r : err_obj("%s", err);
 }
 
+static json_t *cmd_top(struct daemon *d, json_t *req)
+{
+	(void)req;
+	return metrics_top(d);
+}
+
 static json_t *cmd_version(struct daemon *d, json_t *req)
 {
 	(void)d;
@@ -258,6 +264,7 @@ static const struct {
 	{"apply", cmd_apply},	    {"delete", cmd_delete}, {"get", cmd_get},
 	{"describe", cmd_describe}, {"status", cmd_status_full}, {"version", cmd_version},
 	{"container", cmd_container}, {"timeline", cmd_timeline},
+	{"top", cmd_top},
 };
 
 static json_t *dispatch(struct daemon *d, json_t *req)

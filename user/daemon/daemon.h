@@ -26,6 +26,7 @@ struct opts {
 	double backoff_base;	/* seconds; kubelet's is 10 */
 	int64_t log_max_bytes;	/* per container log file */
 	bool trace;		/* the trace plane (default on) */
+	const char *metrics_listen; /* "127.0.0.1:9469"; "" = off */
 };
 
 /* ClusterIP and NodePort allocation, as the API server does it. */
@@ -57,7 +58,7 @@ struct daemon {
 	json_t *lb_errors; /* "ns/name" -> last programming error */
 	struct timespec started;
 	char node_ip[64];
-	bool stop;
+	bool stop, ready;
 };
 
 struct cgmode;
@@ -94,6 +95,7 @@ void guard_pod_removed(struct daemon *d, const char *uid, uint32_t pod_id,
 		       const struct pod *view);
 struct pt_pod_stats;
 int podguard_stats(uint32_t pod_id, struct pt_pod_stats *s);
+int podguard_stats_fd(void);
 
 /* events.c: the event stream */
 int events_init(struct daemon *d);
@@ -107,8 +109,18 @@ uint64_t events_now_ns(void);
 json_t *events_stats(void);
 const char *event_type_name(unsigned t);
 int events_watch_root(uint64_t cgid);
+uint64_t events_execs(uint64_t cgid);
+uint64_t events_lost_kernel(void);
+void events_counts(uint64_t *received, uint64_t *lost_history, uint64_t *by_type, int n);
 /* runtime.c: kernel records that mark lifecycle stages */
 void runtime_kernel_event(struct daemon *d, const void *rec, size_t len);
+
+/* metrics.c: /metrics, /healthz, /readyz (libmicrohttpd in the loop) */
+enum metric_hist { M_RECONCILE, M_ENDPOINT_LATENCY, M_POD_STARTUP, M__N };
+int metrics_init(struct daemon *d);
+void metrics_observe(enum metric_hist h, double seconds);
+/* The same numbers for `podtrace top`. */
+json_t *metrics_top(struct daemon *d);
 
 /* manifests.c */
 int manifests_init(struct daemon *d);

@@ -117,6 +117,7 @@ void endpoints_sync_service(struct daemon *d, json_t *svc)
 	bool changed = false;
 	int n = 0;
 	char name[320], err[256];
+	uint64_t t0 = events_now_ns();
 
 	if (!json_object_size(json_object_get(json_object_get(svc, "spec"), "selector")))
 		return;
@@ -146,8 +147,10 @@ void endpoints_sync_service(struct daemon *d, json_t *svc)
 	}
 	json_decref(have);
 	json_decref(groups);
-	if (changed)
+	if (changed) {
 		d_sync_service(d, k8s_namespace(svc), k8s_name(svc), err, sizeof(err));
+		metrics_observe(M_ENDPOINT_LATENCY, (double)(events_now_ns() - t0) / 1e9);
+	}
 }
 
 void endpoints_pod_changed(struct daemon *d, json_t *pod)

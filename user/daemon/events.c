@@ -25,6 +25,7 @@
 
 struct cgref {
 	char ns[64], pod[256], uid[64], ctr[64];
+	uint64_t execs;
 };
 
 struct sub {
@@ -98,6 +99,13 @@ void events_cgroup_add(uint64_t cgid, const char *ns, const char *pod, const cha
 void events_cgroup_del(uint64_t cgid)
 {
 	free(hmap_del(&ev.cg, &cgid, sizeof(cgid)));
+}
+
+uint64_t events_execs(uint64_t cgid)
+{
+	struct cgref *r = hmap_get(&ev.cg, &cgid, sizeof(cgid));
+
+	return r ? r->execs : 0;
 }
 
 static void attribute(json_t *e, uint64_t cgid)
@@ -355,6 +363,11 @@ static int on_record(void *ctx, const void *rec, size_t len)
 	ev.kernel_records++;
 	if (h->type < 16)
 		ev.count[h->type]++;
+	if (h->type == PT_EV_EXEC) {
+		struct cgref *r = hmap_get(&ev.cg, &h->cgroup_id, sizeof(h->cgroup_id));
+		if (r)
+			r->execs++;
+	}
 	runtime_kernel_event(ev.d, rec, len);
 	e = decode(rec, len);
 	if (e) {
@@ -422,6 +435,19 @@ void events_subscribe(int fd, uint64_t since_ns, bool follow, bool history)
 uint64_t events_now_ns(void)
 {
 	return mono_ns();
+}
+
+uint64_t events_lost_kernel(void)
+{
+	return ev.trace_ok ? trace_lost(&ev.t) : 0;
+}
+
+void events_counts(uint64_t *received, uint64_t *lost_history, uint64_t *by_type, int n)
+{
+	*received = ev.kernel_records;
+	*lost_history = ev.dropped_history;
+	for (int i = 0; i < n && i < 16; i++)
+		by_type[i] = ev.count[i];
 }
 
 json_t *events_stats(void)

@@ -48,6 +48,7 @@ static void usage(FILE *f)
 		"  --backoff-base SECONDS  CrashLoopBackOff start, doubling to 30x (default 10)\n"
 		"  --log-max-size BYTES    container log cap, then rotated once (default 10 MiB)\n"
 		"  --no-trace              do not load the trace plane (tracepoints)\n"
+		"  --metrics-listen A:P    /metrics, /healthz, /readyz (default 127.0.0.1:9469; \"\" = off)\n"
 		"  --log-level LEVEL       error|warn|info|debug (default info)\n"
 		"  --cleanup               detach and unpin everything under --bpffs, then exit\n"
 		"  --version, --help\n",
@@ -80,7 +81,7 @@ static int parse_u32(const char *s, uint32_t *out)
 enum {
 	O_MANIFESTS = 256, O_STATE, O_SOCKET, O_BPFFS, O_CGROUP, O_CIDR,
 	O_NPRANGE, O_MAXSVC, O_MAXBE, O_MAXFE, O_EVENTS, O_LOG, O_CLEANUP, O_VERSION,
-	O_PODCIDR, O_PIDS, O_BACKOFF, O_LOGMAX, O_NOTRACE,
+	O_PODCIDR, O_PIDS, O_BACKOFF, O_LOGMAX, O_NOTRACE, O_METRICS,
 };
 
 static int parse_args(int argc, char **argv, struct opts *o, bool *cleanup)
@@ -95,7 +96,7 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *cleanup)
 		{"cleanup", 0, 0, O_CLEANUP}, {"version", 0, 0, O_VERSION},
 		{"pod-cidr", 1, 0, O_PODCIDR}, {"pod-pids-limit", 1, 0, O_PIDS},
 		{"backoff-base", 1, 0, O_BACKOFF}, {"log-max-size", 1, 0, O_LOGMAX},
-		{"no-trace", 0, 0, O_NOTRACE},
+		{"no-trace", 0, 0, O_NOTRACE}, {"metrics-listen", 1, 0, O_METRICS},
 		{"help", 0, 0, 'h'}, {0, 0, 0, 0},
 	};
 	unsigned a, b;
@@ -138,6 +139,7 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *cleanup)
 		case O_EVENTS: o->connect_events = true; break;
 		case O_PODCIDR: o->pod_cidr = optarg; break;
 		case O_NOTRACE: o->trace = false; break;
+		case O_METRICS: o->metrics_listen = optarg; break;
 		case O_PIDS: {
 			uint32_t v;
 			if (parse_u32(optarg, &v)) {
@@ -330,6 +332,7 @@ int main(int argc, char **argv)
 		.backoff_base = 10,
 		.log_max_bytes = 10 << 20,
 		.trace = true,
+		.metrics_listen = "127.0.0.1:9469",
 	};
 	rc = parse_args(argc, argv, &d.o, &cleanup);
 	if (rc)
@@ -369,7 +372,7 @@ int main(int argc, char **argv)
 		log_err("cannot read the pinned LB maps");
 		return 1;
 	}
-	if (runtime_init(&d) || podguard_init(&d) || events_init(&d))
+	if (runtime_init(&d) || podguard_init(&d) || events_init(&d) || metrics_init(&d))
 		return 1;
 	node_ip(&d);
 	d_restore(&d);
@@ -377,6 +380,7 @@ int main(int argc, char **argv)
 	if (manifests_init(&d))
 		return 1;
 	lb_gc_orphans(&d.lb);
+	d.ready = true;
 	rc = run(&d);
 	lb_fini(&d.lb);
 	dp_close(&d.dp);

@@ -140,9 +140,18 @@ static int build_wants(struct daemon *d, json_t *svc, struct lb_want **out)
 	return n;
 }
 
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 int d_sync_service(struct daemon *d, const char *ns, const char *name,
 		   char *err, size_t errlen)
 {
+	double t0 = mono_s();
 	json_t *svc = store_get(&d->store, K_SERVICE, ns, name);
 	struct lb_want *w = NULL;
 	char owner[300];
@@ -157,6 +166,7 @@ int d_sync_service(struct daemon *d, const char *ns, const char *name,
 		free(w[i].be);
 	}
 	free(w);
+	metrics_observe(M_RECONCILE, mono_s() - t0);
 	if (rc) {
 		log_err("service %s: %s", owner, err);
 		json_object_set_new(d->lb_errors, owner, json_string(err));
@@ -256,6 +266,7 @@ static void apply_one(struct daemon *d, json_t *obj, const char *source,
 	json_t *prev;
 	char msg[2048];
 	const char *action;
+	double t0 = mono_s();
 
 	if (k8s_validate(obj, &d->kctx, &e)) {
 		errs_join(&e, msg, sizeof(msg));
@@ -310,6 +321,8 @@ static void apply_one(struct daemon *d, json_t *obj, const char *source,
 			alloc_release_svc(&d->alloc, prev);
 			alloc_claim_svc(&d->alloc, obj);
 		}
+		if (k == K_ENDPOINTSLICE)
+			metrics_observe(M_ENDPOINT_LATENCY, mono_s() - t0);
 	}
 	result(res, obj, action, source, NULL);
 out:

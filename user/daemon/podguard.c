@@ -95,3 +95,8 @@ int podguard_stats(uint32_t pod_id, struct pt_pod_stats *s)
 {
 	return ok ? guard_pod_stats(&g, pod_id, s) : -1;
 }
+
+int podguard_stats_fd(void)
+{
+	return ok ? g.stats_fd : -1;
+}

@@ -64,6 +64,7 @@ struct rctr {
 	uint64_t cgid;
 	unsigned run_id;
 	uint64_t oom_before;
+	uint64_t oom_kills; /* OOMKilled exits, for metrics */
 	/* probes */
 	double next_probe[PK__N];
 	int ok_count[PK__N], fail_count[PK__N];
@@ -83,6 +84,8 @@ struct rpod {
 	int last_ready; /* what the endpoints controller last saw */
 	double kill_at;
 	time_t start_time;
+	double created_mono; /* for the pod startup histogram */
+	bool was_ready;
 	json_t *timeline; /* [{stage, container, tsNs, source}] */
 	struct rpod *next;
 };
@@ -746,6 +749,8 @@ static void ctr_exited(struct rpod *p, struct rctr *c)
 	char detail[64];
 	snprintf(detail, sizeof(detail), "%s, exit code %d", c->reason, c->exit_code);
 	stage(p, c, !strcmp(c->reason, "OOMKilled") ? "OOMKilled" : "Exited", detail);
+	if (!strcmp(c->reason, "OOMKilled"))
+		c->oom_kills++;
 	save_state(p);
 }
 
@@ -890,6 +895,10 @@ static void pod_step(struct rpod *p)
 	advance(p, now);
 	/* endpoints follow readiness */
 	int term, ready = runtime_pod_ready(rt.d, p->obj, &term);
+	if (ready && !p->was_ready) {
+		p->was_ready = true; /* startup: applied -> Ready, once */
+		metrics_observe(M_POD_STARTUP, now - p->created_mono);
+	}
 	if (ready != p->last_ready) {
 		p->last_ready = ready;
 		endpoints_pod_changed(rt.d, p->obj);
@@ -952,6 +961,7 @@ static struct rpod *new_pod(json_t *obj)
 	struct rpod *p = calloc(1, sizeof(*p));
 
 	p->obj = json_incref(obj);
+	p->created_mono = now_mono();
 	pod_key(obj, p->key, sizeof(p->key));
 	pod_view(obj, &p->view);
 	snprintf(p->uid, sizeof(p->uid), "%s", p->view.uid);
@@ -1426,6 +1436,35 @@ void runtime_kernel_event(struct daemon *d, const void *rec, size_t len)
 			}
 			return;
 		}
+}
+
+/* What the metrics and `top` show per pod and container. */
+json_t *runtime_metrics(struct daemon *d)
+{
+	json_t *pods = json_array();
+
+	(void)d;
+	for (struct rpod *p = rt.pods; p; p = p->next) {
+		json_t *cs = json_array();
+		char cg[256];
+
+		if (!p->sandbox_ready)
+			continue;
+		for (int i = 0; i < p->n_c; i++) {
+			struct rctr *c = &p->c[i];
+			ctr_cg(p, c, cg, sizeof(cg));
+			json_array_append_new(cs, json_pack("{s:s,s:f,s:I,s:i,s:I,s:I}", "name", c->name,
+				"cpuSeconds", (double)cg_cpu_usec(&rt.cg, cg) / 1e6,
+				"memoryWorkingSet", (json_int_t)cg_mem_working_set(&rt.cg, cg),
+				"restarts", c->restarts, "oomKills", (json_int_t)c->oom_kills,
+				"execs", (json_int_t)events_execs(cg_id(&rt.cg, cg))));
+		}
+		json_array_append_new(pods, json_pack("{s:s,s:s,s:i,s:f,s:I,s:o}", "namespace", p->view.ns,
+			"pod", p->view.name, "podId", p->pod_id,
+			"cpuSeconds", (double)cg_cpu_usec(&rt.cg, p->cg) / 1e6,
+			"memoryWorkingSet", (json_int_t)cg_mem_working_set(&rt.cg, p->cg), "containers", cs));
+	}
+	return pods;
 }
 
 /* ---- start-up ---- */

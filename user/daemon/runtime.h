@@ -26,6 +26,8 @@ json_t *runtime_container_info(struct daemon *d, const char *ns, const char *nam
 /* Does the pod with this key exist in the runtime and is it Ready? */
 int runtime_pod_ready(struct daemon *d, json_t *pod, int *terminating);
 const char *runtime_pod_ip(struct daemon *d, json_t *pod);
+/* [{namespace, pod, podId, cpuSeconds, memoryWorkingSet, containers:[...]}] */
+json_t *runtime_metrics(struct daemon *d);
 /* The lifecycle stages of a pod: {namespace, pod, stages:[...]} */
 json_t *runtime_timeline(struct daemon *d, const char *ns, const char *name, char *err, size_t len);
 

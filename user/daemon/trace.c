@@ -88,12 +88,12 @@ static int choose_progs(struct trace *t)
 			 strerror(errno));
 		return -errno;
 	}
-	/* sched_process_exit(p, group_dead) since 6.16; (p) before. */
+	/* sched_process_exit(p, group_dead) on newer kernels, (p) before. */
 	n = tp_args(btf, "sched_process_exit", &ptr);
 	bpf_program__set_autoload(t->skel->progs.trace_exit, n >= 2);
 	bpf_program__set_autoload(t->skel->progs.trace_exit_leader, n < 2);
-	/* mark_victim(task, uid) since 6.5; mark_victim(pid) before: no OOM
-	 * records there (the victim's cgroup cannot be read). */
+	/* mark_victim(task, uid) on newer kernels, mark_victim(pid) before:
+	 * no OOM records there (the victim's cgroup cannot be read). */
 	n = tp_args(btf, "mark_victim", &ptr);
 	if (n < 1 || !ptr)
 		bpf_program__set_autoload(t->skel->progs.trace_oom, false);
