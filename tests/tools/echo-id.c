@@ -37,11 +37,12 @@ static struct lsock socks[2 * MAX_PORTS];
 static int nsocks;
 static const char *id;
 static int http; /* --http: answer one HTTP request instead (demo backends) */
+static int discard; /* --discard: read until EOF, then reply with the count */
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: echo-id --id NAME --port P [--port P ...] "
-			"[--ready-file F] [--http]\n");
+			"[--ready-file F] [--http | --discard]\n");
 	exit(2);
 }
 
@@ -144,6 +145,24 @@ static void serve_http(int c, const char *body)
 	close(c);
 }
 
+/* A sink for bulk transfers (metrics and bandwidth tests). Blocking: one
+ * transfer at a time is all the tests need. */
+static void serve_discard(int c)
+{
+	char buf[65536], reply[64];
+	unsigned long long total = 0;
+	ssize_t r;
+	int n;
+
+	fcntl(c, F_SETFL, 0);
+	while ((r = recv(c, buf, sizeof(buf), 0)) > 0)
+		total += (unsigned long long)r;
+	n = snprintf(reply, sizeof(reply), "%llu\n", total);
+	if (send(c, reply, (size_t)n, MSG_NOSIGNAL) != n)
+		perror("echo-id: send");
+	close(c);
+}
+
 static void serve_tcp(struct lsock *l)
 {
 	char msg[512];
@@ -161,6 +180,10 @@ static void serve_tcp(struct lsock *l)
 		}
 		if (http) {
 			serve_http(c, msg);
+			continue;
+		}
+		if (discard) {
+			serve_discard(c);
 			continue;
 		}
 		/* A fresh socket has room for a few bytes: no need to poll. */
@@ -237,6 +260,10 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--http")) {
 			http = 1;
+			continue;
+		}
+		if (!strcmp(argv[i], "--discard")) {
+			discard = 1;
 			continue;
 		}
 		if (i + 1 >= argc)

@@ -627,7 +627,7 @@ out:
 	return rc;
 }
 
-static bool utf8_locale(void)
+bool cli_utf8(void)
 {
 	static const char *const vars[] = {"LC_ALL", "LC_CTYPE", "LANG"};
 
@@ -638,11 +638,6 @@ static bool utf8_locale(void)
 			return strcasestr(v, "utf-8") || strcasestr(v, "utf8");
 	}
 	return false;
-}
-
-bool cli_utf8(void)
-{
-	return utf8_locale();
 }
 
 static const struct option events_opts[] = {
@@ -662,7 +657,6 @@ int cmd_events(int argc, char **argv)
 {
 	struct events_args a = {.ns = "default"};
 	const char *pod_re = NULL, *v;
-	bool ns_given = false;
 	int c, rc;
 
 	optind = 0;
@@ -670,7 +664,6 @@ int cmd_events(int argc, char **argv)
 		switch (c) {
 		case 'n':
 			a.ns = flag_value(optarg);
-			ns_given = true;
 			break;
 		case 'A':
 			a.all = true;
@@ -716,8 +709,6 @@ int cmd_events(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("events", events_usage, "unexpected argument \"%s\"", argv[optind]);
-	if (a.all && ns_given)
-		return usage_error("events", events_usage, "-n and -A do not go together");
 	if (pod_re) {
 		char msg[256];
 		int e = regcomp(&a.pod_re, pod_re, REG_EXTENDED | REG_NOSUB);
@@ -728,7 +719,7 @@ int cmd_events(int argc, char **argv)
 		a.have_pod_re = true;
 	}
 	a.colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
-	a.utf8 = utf8_locale();
+	a.utf8 = cli_utf8();
 	rc = stream(&a);
 	if (a.have_pod_re)
 		regfree(&a.pod_re);

@@ -277,7 +277,8 @@ static json_t *decode(const void *rec, size_t len)
 	switch (h->type) {
 	case PT_EV_EXEC: {
 		const struct pt_event_exec *x = rec;
-		if (len < sizeof(*x))
+		/* exec records come at their used length */
+		if (len < PT_EXEC_FIXED_SIZE || len < PT_EXEC_FIXED_SIZE + x->args_len)
 			break;
 		json_object_set_new(e, "ppid", json_integer(x->ppid));
 		json_object_set_new(e, "uid", json_integer(x->uid));
