@@ -100,12 +100,18 @@ json_t *pod_container_info(const char *ns, const char *name, const char *ctr);
 void fmt_rfc1123z(const char *ts, char *buf, size_t len);
 int describe_pod(const char *ns, const char *name, int *shown);
 
+/* events.c */
+/* Can the terminal show UTF-8 (LC_ALL, LC_CTYPE or LANG says so)? */
+bool cli_utf8(void);
+
 /* subcommands */
 int cmd_apply(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+int cmd_timeline(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_version(int argc, char **argv);

@@ -41,7 +41,7 @@ static const char events_usage[] =
 	"Flags:\n"
 	"  -n, --namespace NS       only events of pods in NS (default \"default\")\n"
 	"  -A, --all-namespaces     events of every namespace, and events not\n"
-	"                           attributed to a pod\n"
+	"                           attributed to a pod (-n is then ignored)\n"
 	"      --pod REGEX          only pods whose name matches the POSIX extended\n"
 	"                           regular expression (anywhere: anchor with ^...$)\n"
 	"  -c, --container NAME     only events of container NAME\n"

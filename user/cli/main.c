@@ -20,6 +20,8 @@ static const struct cmd {
 	{"describe", cmd_describe, "Show a Pod, or a Service and how its socket LB is programmed"},
 	{"logs", cmd_logs, "Print (or follow) the log of a container in a Pod"},
 	{"exec", cmd_exec, "Run a command in a container of a Pod"},
+	{"events", cmd_events, "Print (or follow) process, lifecycle and connection events of Pods"},
+	{"timeline", cmd_timeline, "Show where a Pod's startup time went, stage by stage"},
 	{"status", cmd_status, "Show daemon health, BPF programs and map fill"},
 	{"version", cmd_version, "Print the client and server versions"},
 };

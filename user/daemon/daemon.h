@@ -96,6 +96,11 @@ void guard_pod_removed(struct daemon *d, const char *uid, uint32_t pod_id,
 struct pt_pod_stats;
 int podguard_stats(uint32_t pod_id, struct pt_pod_stats *s);
 int podguard_stats_fd(void);
+void podguard_register(struct daemon *d, uint64_t cgid, uint32_t pod_id, bool is_pod);
+
+/* kubelet.c: pods kubelet/containerd made */
+void kubelet_scan(struct daemon *d);
+void kubelet_mkdir(struct daemon *d, const char *path);
 
 /* events.c: the event stream */
 int events_init(struct daemon *d);

@@ -370,6 +370,12 @@ static int on_record(void *ctx, const void *rec, size_t len)
 			r->execs++;
 	}
 	runtime_kernel_event(ev.d, rec, len);
+	if (h->type == PT_EV_CGROUP_MKDIR && len >= sizeof(struct pt_event_cgroup)) {
+		const struct pt_event_cgroup *x = rec;
+		char path[PT_PATH_MAX + 1];
+		snprintf(path, sizeof(path), "%.*s", PT_PATH_MAX, x->path);
+		kubelet_mkdir(ev.d, path);
+	}
 	e = decode(rec, len);
 	if (e) {
 		publish(e, h->ts_ns);

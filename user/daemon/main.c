@@ -377,6 +377,7 @@ int main(int argc, char **argv)
 	node_ip(&d);
 	d_restore(&d);
 	runtime_restore(&d);
+	kubelet_scan(&d);
 	if (manifests_init(&d))
 		return 1;
 	lb_gc_orphans(&d.lb);

@@ -100,3 +100,14 @@ int podguard_stats_fd(void)
 {
 	return ok ? g.stats_fd : -1;
 }
+
+/* A cgroup of a pod podtrace did not create (kubelet's): traced and
+ * counted like ours. */
+void podguard_register(struct daemon *d, uint64_t cgid, uint32_t pod_id, bool is_pod)
+{
+	struct pt_cgroup_val v = {.pod_id = pod_id, .flags = is_pod ? PT_CG_POD : PT_CG_CONTAINER};
+
+	(void)d;
+	if (ok)
+		guard_set_cgroup(&g, cgid, &v);
+}

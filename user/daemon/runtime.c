@@ -830,8 +830,10 @@ static void ctr_tick(struct rpod *p, struct rctr *c, double now)
 		if (!running_hook)
 			spawn_task(p, c, T_POSTSTART, 0, 30);
 	}
-	if (spec_of(p, c)->readiness.type == PROBE_NONE)
-		c->ready = c->started && c->post_start_done;
+	if (spec_of(p, c)->readiness.type == PROBE_NONE && !c->ready && c->started && c->post_start_done) {
+		c->ready = true;
+		stage(p, c, "Ready", NULL);
+	}
 	run_probes(p, c, now);
 }
 
@@ -1436,6 +1438,11 @@ void runtime_kernel_event(struct daemon *d, const void *rec, size_t len)
 			}
 			return;
 		}
+}
+
+int runtime_pod_id_alloc(uint32_t *id)
+{
+	return idpool_get(&rt.pod_ids, id);
 }
 
 /* What the metrics and `top` show per pod and container. */

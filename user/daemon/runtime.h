@@ -28,6 +28,8 @@ int runtime_pod_ready(struct daemon *d, json_t *pod, int *terminating);
 const char *runtime_pod_ip(struct daemon *d, json_t *pod);
 /* [{namespace, pod, podId, cpuSeconds, memoryWorkingSet, containers:[...]}] */
 json_t *runtime_metrics(struct daemon *d);
+/* A pod id (index of the per-pod BPF arrays) for a pod we did not create. */
+int runtime_pod_id_alloc(uint32_t *id);
 /* The lifecycle stages of a pod: {namespace, pod, stages:[...]} */
 json_t *runtime_timeline(struct daemon *d, const char *ns, const char *name, char *err, size_t len);
 
