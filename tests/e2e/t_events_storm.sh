@@ -38,6 +38,7 @@ print(n)")
 t_log "$N execs in $ms ms = $(( N * 1000 / (ms ? ms : 1) )) exec/s; delivered $got, lost in kernel $lost (all types), lost in stream $slost"
 expect_ge $(( got + lost + slost )) $N "delivered + lost >= execs done (nothing silently lost)"
 expect_le "$got" $N "no phantom events"
+if (( lost + slost == 0 )); then expect_eq "$got" $N "no loss reported: every exec delivered"; fi
 expect_eq "$lost" 0 "zero kernel loss at this rate"
 pt delete pod storm >/dev/null
 t_done

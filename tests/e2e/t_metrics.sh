@@ -77,6 +77,25 @@ expect_le "$tx" $(( BYTES * 105 / 100 )) "PromQL bytes <= 105% of what the pod s
 rej=$(q 'podtrace_service_rejections_total{service="nobody"}')
 expect_eq "${rej%.*}" 4 "PromQL: 4 rejections of the service without endpoints"
 
+# every query of the Grafana dashboard is valid PromQL for this Prometheus
+bad=$(python3 - "$BUILD/../tools/grafana/podtrace.json" "$PPORT" <<'PYQ'
+import json, sys, urllib.parse, urllib.request
+d = json.load(open(sys.argv[1]))
+bad = []
+for p in d["panels"]:
+    for t in p.get("targets", []):
+        q = t["expr"].replace("$namespace", ".*")
+        url = "http://127.0.0.1:%s/api/v1/query?%s" % (sys.argv[2], urllib.parse.urlencode({"query": q}))
+        try:
+            r = json.load(urllib.request.urlopen(url))
+            if r.get("status") != "success": bad.append(q)
+        except Exception as e:
+            bad.append(q + " (" + str(e) + ")")
+print("\n".join(bad))
+PYQ
+)
+expect_eq "$bad" "" "all Grafana dashboard queries parse in Prometheus"
+
 pt delete pod sender >/dev/null
 curl -sf "http://127.0.0.1:$MPORT/metrics" >"$T_DIR/scrape2.txt"
 grep -q 'pod="sender"' "$T_DIR/scrape2.txt" && fail "deleted pod's series still there" || ok "a deleted pod's series are gone on the next scrape"

@@ -144,7 +144,7 @@ static int show_timeline(json_t *resp)
 			if ((pass || k < end) && st[k + 1].ts - st[k].ts > scale)
 				scale = st[k + 1].ts - st[k].ts;
 	t = tw_new(TW_TABLE);
-	tw_printf(t, "OFFSET\tSTEP\tSTAGE\tCONTAINER\t%-*s\tSOURCE\tDETAIL\n", BAR_COLS, "");
+	tw_printf(t, "OFFSET\tDURATION\tSTAGE\tCONTAINER\t%-*s\tSOURCE\tDETAIL\n", BAR_COLS, "");
 	for (int k = 0; k < n; k++) {
 		long long d = k + 1 < n ? st[k + 1].ts - st[k].ts : -1;
 
@@ -163,7 +163,11 @@ static int show_timeline(json_t *resp)
 				e = 1; /* a sliver is not nothing */
 			put_bar(t, e, utf8, more);
 		}
-		tw_printf(t, "\t%s\t%s\n", jstr(st[k].v, "source", "?"), jstr(st[k].v, "detail", ""));
+		/* no trailing blanks when there is no detail */
+		tw_printf(t, "\t%s", jstr(st[k].v, "source", "?"));
+		if (*jstr(st[k].v, "detail", ""))
+			tw_printf(t, "\t%s", jstr(st[k].v, "detail", ""));
+		tw_printf(t, "\n");
 	}
 	tw_flush(t, stdout);
 
