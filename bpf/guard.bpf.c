@@ -24,19 +24,37 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define SKB_DROP_CN 2
 #define SKB_PASS_CN 3
 
-/* Tunables (set by the loader before load; defaults are the tuned values). */
-const volatile __u64 eg_mark_us = 2000;
-const volatile __u64 eg_drop_us = 10000;
-const volatile __u64 eg_mark_min = 3000;
-const volatile __u64 eg_drop_min = 140000;
-const volatile __u64 in_debt_us = 0;
-const volatile __u64 in_debt_min = 0;
+/*
+ * Egress thresholds, as debt (negative credit) in time at the pod's rate,
+ * with floors in bytes (HBM's shape: mark first, drop deeper). A TCP sender
+ * whose segment is refused keeps it queued and retries on the next ACK, or,
+ * with nothing in flight, from its probe timer (>= 200 ms). On a pod network
+ * the RTT is tens of microseconds, so even a 2-segment window is far above
+ * any limit here: cwnd reductions (CN) cannot hold the rate by themselves,
+ * the refusals do. The rate holds because no credit is lost during those
+ * stalls: guard_set_bw sizes the bucket to cover a probe period (see
+ * GUARD_BURST_MS).
+ *  mark: 5 ms (>= 16 KiB) of debt: pass with CN (TCP enters CWR).
+ *  drop: 20 ms (>= 64 KiB, one full GSO packet) of debt: refuse with CN.
+ */
+#define EG_MARK_US 5000
+#define EG_MARK_MIN (16u << 10)
+#define EG_DROP_US 20000
+#define EG_DROP_MIN (64u << 10)
 
+#define LOOPBACK_IFINDEX 1
+
+/* The pod of the skb's socket, NULL if none. Loopback traffic (between the
+ * containers of a pod) is neither limited nor counted, as with a limit on the
+ * pod's network interface. */
 static __always_inline struct pt_cgroup_val *skb_pod(struct __sk_buff *skb)
 {
-	__u64 cgid = bpf_skb_cgroup_id(skb);
 	struct pt_cgroup_val *cg;
+	__u64 cgid;
 
+	if (skb->ifindex == LOOPBACK_IFINDEX)
+		return NULL;
+	cgid = bpf_skb_cgroup_id(skb);
 	if (!cgid)
 		return NULL;
 	cg = bpf_map_lookup_elem(&pt_cgroup, &cgid);
@@ -76,7 +94,9 @@ static __always_inline void refill(struct pt_bw *b, __u64 rate_Bps, __u64 now)
 		return; /* another CPU with a later clock refilled already */
 	delta = now - b->last_ns;
 	if (delta >= NSEC_PER_SEC) {
-		add = rate_Bps; /* >= burst_bytes (see guard_set_bw) */
+		/* idle: whole seconds are enough (no overflow: 2^10 * 2^34) */
+		delta /= NSEC_PER_SEC;
+		add = (delta > 1024 ? 1024 : delta) * rate_Bps;
 		b->last_ns = now;
 	} else {
 		add = delta * rate_Bps / NSEC_PER_SEC;
@@ -117,8 +137,8 @@ int guard_egress(struct __sk_buff *skb)
 	rate = b ? b->rate_bps : 0;
 	if (rate) {
 		rate = rate_bytes(rate);
-		mark = thresh(rate, eg_mark_us, eg_mark_min);
-		drop = thresh(rate, eg_drop_us, eg_drop_min);
+		mark = thresh(rate, EG_MARK_US, EG_MARK_MIN);
+		drop = thresh(rate, EG_DROP_US, EG_DROP_MIN);
 		now = bpf_ktime_get_ns();
 		bpf_spin_lock(&b->lock);
 		refill(b, rate, now);
@@ -153,7 +173,6 @@ int guard_ingress(struct __sk_buff *skb)
 	struct pt_bw *b;
 	__u32 len = skb->len, pod, idx;
 	__u64 rate, now;
-	__s64 debt;
 	int rv = SKB_PASS;
 
 	if (!cg)
@@ -165,15 +184,15 @@ int guard_ingress(struct __sk_buff *skb)
 	rate = b ? b->rate_bps : 0;
 	if (rate) {
 		rate = rate_bytes(rate);
-		debt = thresh(rate, in_debt_us, in_debt_min);
 		now = bpf_ktime_get_ns();
 		bpf_spin_lock(&b->lock);
 		refill(b, rate, now);
 		/* A policer: anything arriving while the bucket is in debt is
-		 * dropped and the sender's TCP backs off from the loss. One
+		 * dropped and the sender's TCP backs off from the loss (its
+		 * retransmission timer: the bucket covers one period). One
 		 * packet may take the credit below zero, so a GRO packet larger
-		 * than the bucket still gets through. */
-		if (b->credit < -debt)
+		 * than what is left still gets through. */
+		if (b->credit < 0)
 			rv = SKB_DROP;
 		else
 			b->credit -= len;

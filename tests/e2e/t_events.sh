@@ -74,7 +74,7 @@ if command -v execsnoop >/dev/null; then
 		mount -t tracefs nodev /sys/kernel/tracing && t_defer "umount /sys/kernel/tracing"
 	fi
 	cg=$(ctr_cg tr main)
-	execsnoop -c "$cg" >"$T_DIR/snoop" 2>&1 &
+	stdbuf -oL execsnoop -c "$cg" >"$T_DIR/snoop" 2>&1 &
 	snoop=$!
 	t_track_pid $snoop
 	up() { grep -q PCOMM "$T_DIR/snoop"; }

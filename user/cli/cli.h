@@ -114,6 +114,7 @@ int cmd_events(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 #endif

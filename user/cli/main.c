@@ -22,6 +22,7 @@ static const struct cmd {
 	{"exec", cmd_exec, "Run a command in a container of a Pod"},
 	{"events", cmd_events, "Print (or follow) process, lifecycle and connection events of Pods"},
 	{"timeline", cmd_timeline, "Show where a Pod's startup time went, stage by stage"},
+	{"top", cmd_top, "Show CPU, memory and network rates of pods"},
 	{"status", cmd_status, "Show daemon health, BPF programs and map fill"},
 	{"version", cmd_version, "Print the client and server versions"},
 };

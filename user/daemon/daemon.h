@@ -115,6 +115,7 @@ json_t *events_stats(void);
 const char *event_type_name(unsigned t);
 int events_watch_root(uint64_t cgid);
 uint64_t events_execs(uint64_t cgid);
+bool events_tracing(void);
 uint64_t events_lost_kernel(void);
 void events_counts(uint64_t *received, uint64_t *lost_history, uint64_t *by_type, int n);
 /* runtime.c: kernel records that mark lifecycle stages */

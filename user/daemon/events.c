@@ -21,7 +21,6 @@
 #include "trace.h"
 
 #define HISTORY 65536		/* events kept for --since */
-#define SUB_MAX_BUF (8u << 20) /* a subscriber further behind is cut off */
 
 struct cgref {
 	char ns[64], pod[256], uid[64], ctr[64];
@@ -33,7 +32,10 @@ struct sub {
 	char *buf;
 	size_t len, off;
 	uint64_t missed;
-	bool closing;
+	uint64_t cursor;  /* next history sequence number to send */
+	uint64_t since;	  /* only history newer than this (ns) */
+	uint64_t stop_at; /* without follow: the head when it subscribed */
+	bool follow, closing;
 	struct sub *next;
 };
 
@@ -142,35 +144,29 @@ static void sub_close(struct sub *s)
 	free(s);
 }
 
-static void sub_flush(struct sub *s)
-{
-	while (s->off < s->len) {
-		ssize_t n = write(s->w.fd, s->buf + s->off, s->len - s->off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			loop_mod(ev.d, &s->w, EPOLLOUT | EPOLLRDHUP);
-			return;
-		}
-		if (n <= 0) {
-			sub_close(s);
-			return;
-		}
-		s->off += (size_t)n;
-	}
-	s->off = s->len = 0;
-	if (s->closing) {
-		sub_close(s);
-		return;
-	}
-	loop_mod(ev.d, &s->w, EPOLLRDHUP);
-}
+#define SUB_CHUNK (1u << 20) /* refill the socket buffer a megabyte at a time */
 
 static void sub_append(struct sub *s, const char *line, size_t n)
 {
-	if (s->len - s->off + n > SUB_MAX_BUF) {
-		s->missed++; /* told to the client with the next line it gets */
-		return;
+	if (s->off && s->off == s->len)
+		s->off = s->len = 0;
+	s->buf = realloc(s->buf, s->len + n);
+	memcpy(s->buf + s->len, line, n);
+	s->len += n;
+}
+
+/* Move history into the client's buffer, a chunk at a time: a subscriber
+ * reads the stream at its own pace through the history ring. One that
+ * falls so far behind that the ring overwrote what it had not read yet is
+ * told how many events it missed. */
+static void sub_fill(struct sub *s)
+{
+	uint64_t end = s->follow ? ev.head : s->stop_at;
+	uint64_t oldest = ev.head > HISTORY ? ev.head - HISTORY : 0;
+
+	if (s->cursor < oldest) {
+		s->missed += oldest - s->cursor;
+		s->cursor = oldest;
 	}
 	if (s->missed) {
 		char note[96];
@@ -179,11 +175,45 @@ static void sub_append(struct sub *s, const char *line, size_t n)
 		s->missed = 0;
 		sub_append(s, note, (size_t)k);
 	}
-	if (s->off && s->off == s->len)
+	while (s->cursor < end && s->len - s->off < SUB_CHUNK) {
+		uint64_t slot = s->cursor % HISTORY;
+		if (ev.hist[slot] && ev.hist_ts[slot] >= s->since)
+			sub_append(s, ev.hist[slot], strlen(ev.hist[slot]));
+		s->cursor++;
+	}
+	if (!s->follow && s->cursor >= end && !s->closing) {
+		sub_append(s, "{\"type\":\"end\"}\n", 15);
+		s->closing = true; /* once drained */
+	}
+}
+
+static void sub_flush(struct sub *s)
+{
+	for (;;) {
+		while (s->off < s->len) {
+			ssize_t n = write(s->w.fd, s->buf + s->off, s->len - s->off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN) {
+				loop_mod(ev.d, &s->w, EPOLLOUT | EPOLLRDHUP);
+				return;
+			}
+			if (n <= 0) {
+				sub_close(s);
+				return;
+			}
+			s->off += (size_t)n;
+		}
 		s->off = s->len = 0;
-	s->buf = realloc(s->buf, s->len + n);
-	memcpy(s->buf + s->len, line, n);
-	s->len += n;
+		if (s->closing) {
+			sub_close(s);
+			return;
+		}
+		sub_fill(s);
+		if (s->len == 0)
+			break;
+	}
+	loop_mod(ev.d, &s->w, EPOLLRDHUP);
 }
 
 static void publish(json_t *e, uint64_t mono)
@@ -204,12 +234,12 @@ static void publish(json_t *e, uint64_t mono)
 	ev.hist[slot] = line;
 	ev.hist_ts[slot] = mono;
 	ev.head++;
+	/* followers that are caught up get it now; the others when their
+	 * socket drains */
 	for (struct sub *s = ev.subs, *next; s; s = next) {
 		next = s->next;
-		if (s->closing)
-			continue;
-		sub_append(s, line, n);
-		sub_flush(s);
+		if (s->follow && s->off == s->len)
+			sub_flush(s);
 	}
 }
 
@@ -223,16 +253,14 @@ void events_emit(const char *type, const char *ns, const char *pod, const char *
 			       : mono_ns();
 	char ts[48];
 
-	if (fields && json_object_get(fields, "source"))
-		json_object_set(e, "stageSource", json_object_get(fields, "source"));
 	time_str(now, ts, sizeof(ts));
 	json_object_set_new(e, "time", json_string(ts));
 	json_object_set_new(e, "tsNs", json_integer((json_int_t)now));
 	json_object_set_new(e, "type", json_string(type));
+	/* a stage's own source (kernel-stamped or not) is stageSource */
+	if (json_object_get(e, "source"))
+		json_object_set(e, "stageSource", json_object_get(e, "source"));
 	json_object_set_new(e, "source", json_string("daemon"));
-	json_object_del(e, "stageSource");
-	if (fields && json_object_get(fields, "source"))
-		json_object_set(e, "source", json_object_get(fields, "source"));
 	json_object_set_new(e, "namespace", json_string(ns));
 	json_object_set_new(e, "pod", json_string(pod));
 	if (ctr)
@@ -416,6 +444,11 @@ void events_subscribe(int fd, uint64_t since_ns, bool follow, bool history)
 
 	s->w.fd = fd;
 	s->w.fn = sub_event;
+	s->follow = follow;
+	s->since = since_ns;
+	s->stop_at = ev.head;
+	/* without history: start at the head (live only) */
+	s->cursor = history ? (ev.head > HISTORY ? ev.head - HISTORY : 0) : ev.head;
 	loop_add(ev.d, &s->w, EPOLLRDHUP);
 	s->next = ev.subs;
 	ev.subs = s;
@@ -424,18 +457,6 @@ void events_subscribe(int fd, uint64_t since_ns, bool follow, bool history)
 		     (unsigned long long)(ev.trace_ok ? trace_lost(&ev.t) : 0),
 		     (unsigned long long)ev.dropped_history);
 	sub_append(s, hdr, (size_t)n);
-	if (history) {
-		uint64_t first = ev.head > HISTORY ? ev.head - HISTORY : 0;
-		for (uint64_t i = first; i < ev.head; i++) {
-			uint64_t slot = i % HISTORY;
-			if (ev.hist[slot] && ev.hist_ts[slot] >= since_ns)
-				sub_append(s, ev.hist[slot], strlen(ev.hist[slot]));
-		}
-	}
-	if (!follow) {
-		sub_append(s, "{\"type\":\"end\"}\n", 15);
-		s->closing = true; /* once drained */
-	}
 	sub_flush(s);
 }
 
@@ -464,9 +485,10 @@ json_t *events_stats(void)
 	for (unsigned t = 1; t < 16; t++)
 		if (ev.count[t])
 			json_object_set_new(by, event_type_name(t), json_integer((json_int_t)ev.count[t]));
-	return json_pack("{s:b,s:I,s:I,s:I,s:o}", "tracing", ev.trace_ok, "received",
+	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:o}", "tracing", ev.trace_ok, "received",
 			 (json_int_t)ev.kernel_records, "lostKernel",
-			 (json_int_t)(ev.trace_ok ? trace_lost(&ev.t) : 0), "lostHistory",
+			 (json_int_t)(ev.trace_ok ? trace_lost(&ev.t) : 0), "missedKernel",
+			 (json_int_t)(ev.trace_ok ? trace_missed(&ev.t) : 0), "lostHistory",
 			 (json_int_t)ev.dropped_history, "byType", by);
 }
 
@@ -493,4 +515,9 @@ int events_init(struct daemon *d)
 int events_watch_root(uint64_t cgid)
 {
 	return ev.trace_ok ? trace_watch_root(&ev.t, cgid, true) : 0;
+}
+
+bool events_tracing(void)
+{
+	return ev.trace_ok;
 }

@@ -48,19 +48,14 @@ static int mkdir_p(const char *path)
 	return mkdir(tmp, 0700) && errno != EEXIST ? -errno : 0;
 }
 
-static unsigned long long tune_ms = GUARD_BURST_MS, tune_min = GUARD_MIN_BURST, tune_init = 0;
-static void tune_burst(void)
-{
-	const char *t = getenv("PT_GUARD_BURST");
-	if (t)
-		sscanf(t, "%llu,%llu,%llu", &tune_ms, &tune_min, &tune_init);
-}
 uint64_t guard_burst_bytes(uint64_t rate_bps)
 {
-	tune_burst();
-	uint64_t b = rate_bps / 8 * tune_ms / 1000;
+	uint64_t Bps = rate_bps / 8, b;
 
-	return b > tune_min ? b : tune_min;
+	if (Bps > (1ull << 34)) /* the BPF side's ceiling too */
+		Bps = 1ull << 34;
+	b = Bps * GUARD_BURST_MS / 1000;
+	return b > GUARD_MIN_BURST ? b : GUARD_MIN_BURST;
 }
 
 /* Only the guard maps are created/reused by this object: the LB maps it also
@@ -105,21 +100,6 @@ int guard_open(struct guard *g, const char *bpffs)
 	{
 		if (!bpf_map__is_internal(m) && !guard_map(m))
 			bpf_map__set_autocreate(m, false);
-	}
-	{
-		/* tuning hook (temporary) */
-		const char *t = getenv("PT_GUARD_TUNE");
-		if (t) {
-			unsigned long long a, b, c, d, e, f;
-			if (sscanf(t, "%llu,%llu,%llu,%llu,%llu,%llu", &a, &b, &c, &d, &e, &f) == 6) {
-				g->skel->rodata->eg_mark_us = a;
-				g->skel->rodata->eg_drop_us = b;
-				g->skel->rodata->eg_mark_min = c;
-				g->skel->rodata->eg_drop_min = d;
-				g->skel->rodata->in_debt_us = e;
-				g->skel->rodata->in_debt_min = f;
-			}
-		}
 	}
 	err = guard_bpf__load(g->skel);
 	if (err) {
@@ -330,7 +310,7 @@ int guard_set_bw(struct guard *g, uint32_t pod_id, uint64_t egress_bps,
 			.last_ns = mono_ns(),
 		};
 
-		b.credit = (int64_t)b.burst_bytes * (int64_t)tune_init / 100;
+		b.credit = (int64_t)(b.burst_bytes / 2);
 		/* BPF_F_LOCK: written under the bucket's spin lock. */
 		if (bpf_map_update_elem(g->bw_fd, &key, &b, BPF_F_LOCK))
 			return -errno;

@@ -27,12 +27,22 @@ struct guard {
 	char bpffs[256];
 };
 
-/* Smallest bucket: one full-size GSO/GRO packet and then some. */
+/*
+ * Bucket depth: GUARD_BURST_MS at the rate, at least GUARD_MIN_BURST.
+ *
+ * At pod RTTs (tens of microseconds) TCP cannot be slowed down by its window:
+ * a limited flow runs in bursts separated by TCP's timers (the probe timer
+ * of a sender whose segment the egress hook refused, the retransmission
+ * timeout of a sender whose segments the ingress hook dropped), both at least
+ * 200 ms (TCP_RTO_MIN). The bucket must hold the credit earned during one such
+ * pause, or the flow gets less than its rate: 250 ms leaves a margin.
+ * The smallest bucket holds two full-size GSO/GRO packets.
+ *
+ * guard_set_bw starts a bucket half full: a new limit neither stalls nor lets
+ * a full burst through right away (an idle pod's bucket fills in 125 ms).
+ */
+#define GUARD_BURST_MS 250
 #define GUARD_MIN_BURST (128u << 10)
-
-/* Bucket depth for a rate in bits/s: the largest of GUARD_BURST_MS worth of
- * the rate and GUARD_MIN_BURST. */
-#define GUARD_BURST_MS 50
 uint64_t guard_burst_bytes(uint64_t rate_bps);
 
 int guard_open(struct guard *g, const char *bpffs);
@@ -50,7 +60,8 @@ int guard_set_cgroup(struct guard *g, uint64_t cgid,
 		     const struct pt_cgroup_val *v);
 int guard_del_cgroup(struct guard *g, uint64_t cgid);
 
-/* Set both buckets of a pod (bits/s, 0 = unlimited) and reset them full. */
+/* Set both buckets of a pod (bits/s, 0 = unlimited) and reset them (half
+ * full, see above). */
 int guard_set_bw(struct guard *g, uint32_t pod_id, uint64_t egress_bps,
 		 uint64_t ingress_bps);
 

@@ -27,20 +27,21 @@
 /* "kubepods-burstable-pod1234_5678.slice" or "pod1234-5678" -> the uid */
 static bool pod_uid_of(const char *name, char *uid, size_t len)
 {
-	const char *p = strstr(name, "pod");
-	size_t n = 0;
+	/* "kubepods" has a "pod" too: try every occurrence */
+	for (const char *p = strstr(name, "pod"); p; p = strstr(p + 1, "pod")) {
+		const char *u = p + 3;
+		size_t n = 0;
 
-	if (!p)
-		return false;
-	p += 3;
-	while (p[n] && (isxdigit((unsigned char)p[n]) || p[n] == '_' || p[n] == '-'))
-		n++;
-	if (n < 32 || n >= len || (p[n] && strcmp(p + n, ".slice")))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		uid[i] = p[i] == '_' ? '-' : p[i];
-	uid[n] = 0;
-	return true;
+		while (u[n] && (isxdigit((unsigned char)u[n]) || u[n] == '_' || u[n] == '-'))
+			n++;
+		if (n < 32 || n >= len || (u[n] && strcmp(u + n, ".slice")))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			uid[i] = u[i] == '_' ? '-' : u[i];
+		uid[n] = 0;
+		return true;
+	}
+	return false;
 }
 
 /* "cri-containerd-<id>.scope", "docker-<id>.scope" or "<id>" -> short id */
@@ -134,7 +135,7 @@ static void scan(struct daemon *d, const char *dir, int depth)
 			add_pod_dir(d, sub, uid);
 		else if (depth < 2 && strstr(de->d_name, "kubepods"))
 			scan(d, sub, depth + 1);
-		else if (depth == 1 && (!strcmp(de->d_name, "burstable") || !strcmp(de->d_name, "besteffort")))
+		else if (depth <= 1 && (!strcmp(de->d_name, "burstable") || !strcmp(de->d_name, "besteffort")))
 			scan(d, sub, depth + 1);
 		free(sub);
 	}

@@ -227,6 +227,8 @@ static void rearm(void)
 				for (int k = 0; k < PK__N; k++)
 					if (!c->probing[k])
 						consider(&best, c->next_probe[k]);
+			if (c->state == CS_RUNNING && !c->ready && !c->start_seen)
+				consider(&best, c->started_mono + 2.01);
 		}
 	}
 	for (struct task *t = rt.tasks; t; t = t->next)
@@ -830,7 +832,11 @@ static void ctr_tick(struct rpod *p, struct rctr *c, double now)
 		if (!running_hook)
 			spawn_task(p, c, T_POSTSTART, 0, 30);
 	}
-	if (spec_of(p, c)->readiness.type == PROBE_NONE && !c->ready && c->started && c->post_start_done) {
+	/* without a readiness probe: ready once the process runs (the kernel
+	 * saw its exec, when tracing) and postStart is done */
+	if (spec_of(p, c)->readiness.type == PROBE_NONE && !c->ready && c->started &&
+	    c->post_start_done &&
+	    (c->start_seen || !events_tracing() || now - c->started_mono > 2 /* exec event lost */)) {
 		c->ready = true;
 		stage(p, c, "Ready", NULL);
 	}
@@ -1426,10 +1432,16 @@ void runtime_kernel_event(struct daemon *d, const void *rec, size_t len)
 			struct rctr *c = &p->c[i];
 			if (c->cgid != h->cgroup_id)
 				continue;
-			if (h->type == PT_EV_EXEC && !c->start_seen && c->state == CS_RUNNING) {
+			/* the container process is the shim's child; hooks, probes
+			 * and `podtrace exec` run in the same cgroup */
+			if (h->type == PT_EV_EXEC && !c->start_seen && c->state == CS_RUNNING &&
+			    len >= PT_EXEC_FIXED_SIZE &&
+			    (pid_t)((const struct pt_event_exec *)rec)->ppid == c->shim) {
 				c->start_seen = true;
 				c->main_pid = (pid_t)h->pid;
 				stage_at(p, c, "StartContainer", h->ts_ns, true, NULL);
+				pod_step(p);
+				rearm();
 			} else if (h->type == PT_EV_EXIT && c->main_pid && (pid_t)h->pid == c->main_pid) {
 				stage_at(p, c, "ProcessExit", h->ts_ns, true, NULL);
 				c->main_pid = 0;
