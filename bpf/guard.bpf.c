@@ -35,12 +35,16 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * stalls: guard_set_bw sizes the bucket to cover a probe period (see
  * GUARD_BURST_MS).
  *  mark: 5 ms (>= 16 KiB) of debt: pass with CN (TCP enters CWR).
- *  drop: 20 ms (>= 64 KiB, one full GSO packet) of debt: refuse with CN.
+ *  drop: 20 ms (>= 64 KiB, one full GSO packet) of debt: refuse with CN;
+ *        small packets (pure ACKs of the pod's downloads, SYNs) only past
+ *        twice that, so a saturated upload does not starve them (HBM's
+ *        LARGE_PKT_THRESH).
  */
 #define EG_MARK_US 5000
 #define EG_MARK_MIN (16u << 10)
 #define EG_DROP_US 20000
 #define EG_DROP_MIN (64u << 10)
+#define EG_SMALL_PKT 128
 
 #define LOOPBACK_IFINDEX 1
 
@@ -139,6 +143,8 @@ int guard_egress(struct __sk_buff *skb)
 		rate = rate_bytes(rate);
 		mark = thresh(rate, EG_MARK_US, EG_MARK_MIN);
 		drop = thresh(rate, EG_DROP_US, EG_DROP_MIN);
+		if (len <= EG_SMALL_PKT)
+			drop *= 2;
 		now = bpf_ktime_get_ns();
 		bpf_spin_lock(&b->lock);
 		refill(b, rate, now);

@@ -24,8 +24,10 @@ start=$(date +%s%N)
 pt exec storm -- sh -c "w() { i=0; while [ \$i -lt $((N / 2)) ]; do /bin/true; i=\$((i+1)); done; }; w & w; wait"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 count() { grep -c '"/bin/true"' "$T_DIR/stream"; }
-settled() { local a b; a=$(count); sleep 0.3; b=$(count); [[ $a == "$b" && $a -gt 0 ]]; }
-poll_until 20 settled || true
+# delivered: the stream has caught up with what the daemon received
+dexec() { pt status -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"]["byType"].get("exec",0))'; }
+settled() { local a b c1 c2; a=$(dexec); c1=$(count); sleep 0.5; b=$(dexec); c2=$(count); [[ $a == "$b" && $c1 == "$c2" && $c2 -gt 0 ]]; }
+poll_until 60 settled || true
 got=$(count)
 kill $sp; wait $sp 2>/dev/null
 lost=$(( $(pt status -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"]["lostKernel"])') - lost0 ))

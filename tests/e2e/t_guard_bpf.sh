@@ -40,6 +40,7 @@ jq_() {
 
 # xfer NAME IPERF3_ARGS...: a fresh one-shot iperf3 server in pod srv and the
 # client in the container cgroup, in pod cli's netns. JSON in $T_DIR/NAME.json.
+# T_TCP_CC=cubic (etc.) overrides the system's TCP congestion control.
 _PORT=5300
 xfer() {
 	local name=$1 port=$((++_PORT))
@@ -48,7 +49,8 @@ xfer() {
 	poll_until 5 eval "in_pod srv ss -Hltn 'sport = :$port' | grep -q ." ||
 		t_bail "iperf3 server for $name did not start"
 	in_cg "$CTR" nsenter --net="/run/netns/$(pod_ns cli)" -- \
-		iperf3 -c "$SRV" -p $port -J "$@" >"$T_DIR/$name.json" 2>&1
+		iperf3 -c "$SRV" -p $port -J ${T_TCP_CC:+-C "$T_TCP_CC"} "$@" \
+		>"$T_DIR/$name.json" 2>&1
 	if [[ $(jq_ "$T_DIR/$name.json" 'd["end"]["sum_received"]["bytes"]') == none ]]; then
 		head -c 2000 "$T_DIR/$name.json" | sed 's/^/#   /'
 		fail "$name: iperf3 failed"
@@ -120,7 +122,7 @@ expect_ge "$(stat_of "$st" bytes_ingress)" 1 "eg50: the ACKs are counted as ingr
 for lim in 10 50; do
 	gctl attach "$KEY" "$POD" $ID 0 ${lim}M || t_bail "guardctl attach (ingress)"
 	gctl reset $ID
-	n=$((lim * 1000000 / 8 * 4))
+	n=$((lim * 4 * 1000000 / 8))
 	xfer in$lim -R -n $n || continue
 	rate_ok in$lim $lim
 	st=$(gctl stats $ID)
@@ -159,8 +161,17 @@ st=$(gctl stats $ID)
 expect_ge "$(stat_of "$st" dev_denied)" 3 "dev_denied counts the refusals ($(stat_of "$st" dev_denied))"
 head -c1 "$blk" >/dev/null 2>&1 && ok "outside the pod $blk still reads" || fail "outside the pod $blk still reads"
 
+# ---- a pod cgroup re-created under the same key: the stale pins are replaced
+rmdir "$CTR" "$POD" && mkdir -p "$CTR" || t_bail "re-create $POD"
+gctl attach "$KEY" "$POD" $ID 10M 10M || t_bail "guardctl attach (new cgroup)"
+new_ids=$(for l in egress ingress dev; do link_id $l; done)
+[[ $new_ids != "$ids" && $(wc -w <<<"$new_ids") == 3 ]] && ok "new cgroup: stale links replaced" ||
+	fail "new cgroup: stale links replaced (old: $ids, now: $new_ids)"
+expect_eq "$(n_progs)" 3 "new cgroup: 3 programs attached"
+out=$(in_cg "$POD" head -c1 "$blk" 2>&1 >/dev/null)
+expect_match "$out" "Operation not permitted" "new cgroup: the device list applies"
+
 # ---- (e) detach ------------------------------------------------------------------
-gctl attach "$KEY" "$POD" $ID 10M 10M || t_bail "guardctl attach (before detach)"
 gctl detach "$KEY" || fail "guardctl detach"
 [[ -e $LINKS ]] && fail "detach: $LINKS removed" || ok "detach: $LINKS removed"
 expect_eq "$(n_progs)" 0 "detach: no program left on the pod cgroup"

@@ -21,6 +21,7 @@ spec:
     readinessProbe:
       exec: {command: [sh, -c, "test ! -e $T_DIR/unready-$1"]}
       periodSeconds: 1
+      timeoutSeconds: 5
       failureThreshold: 1
 Y
 }

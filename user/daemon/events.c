@@ -381,12 +381,17 @@ static json_t *decode(const void *rec, size_t len)
 	return e;
 }
 
+/* Records handled per loop turn: a storm must not starve the control
+ * socket or the stream clients (the rest stays in the ring, which is
+ * level-triggered in epoll). */
+#define RB_BUDGET 2048
+
 static int on_record(void *ctx, const void *rec, size_t len)
 {
 	const struct pt_event_hdr *h = rec;
+	int *budget = ctx;
 	json_t *e;
 
-	(void)ctx;
 	if (len < sizeof(*h))
 		return 0;
 	ev.kernel_records++;
@@ -409,15 +414,17 @@ static int on_record(void *ctx, const void *rec, size_t len)
 		publish(e, h->ts_ns);
 		json_decref(e);
 	}
-	return 0;
+	return --*budget > 0 ? 0 : -1; /* -1: this one is consumed, stop here */
 }
 
 static void rb_event(struct daemon *d, struct watch *w, uint32_t events)
 {
 	(void)d;
 	(void)w;
+	int budget = RB_BUDGET;
+
 	(void)events;
-	trace_poll(&ev.t, on_record, NULL);
+	trace_poll(&ev.t, on_record, &budget);
 }
 
 /* ---- subscribers (control socket clients asking for a stream) ---- */

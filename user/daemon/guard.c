@@ -58,8 +58,9 @@ uint64_t guard_burst_bytes(uint64_t rate_bps)
 	return b > GUARD_MIN_BURST ? b : GUARD_MIN_BURST;
 }
 
-/* Only the guard maps are created/reused by this object: the LB maps it also
- * declares (maps.bpf.h) may be pinned with other sizes by the dataplane. */
+/* Only the guard maps are created/reused by this object: the other planes'
+ * maps it also declares (maps.bpf.h) are not its business, and may be pinned
+ * with other sizes (the LB's are set from the daemon's flags). */
 static bool guard_map(const struct bpf_map *m)
 {
 	const char *n = bpf_map__name(m);
@@ -120,9 +121,12 @@ void guard_close(struct guard *g)
 	g->cgroup_fd = g->bw_fd = g->stats_fd = -1;
 }
 
+/* Pin paths: <bpffs>/links/pods/<pod_key>[/<link>]. */
+#define PIN_MAX 1024
+
 static int pod_dir(struct guard *g, const char *pod_key, char *buf, size_t len)
 {
-	char rel[320];
+	char rel[300];
 
 	if (!pod_key || !*pod_key || strchr(pod_key, '/') ||
 	    !strcmp(pod_key, ".") || !strcmp(pod_key, "..") ||
@@ -133,50 +137,56 @@ static int pod_dir(struct guard *g, const char *pod_key, char *buf, size_t len)
 	return 0;
 }
 
-/* Adopt the link pinned at path if it is a link on the cgroup want_cg:
- * swap its program. 1 = adopted, 0 = no usable pin (removed if stale). */
-static int adopt_link(const char *path, struct bpf_program *prog,
-		      uint64_t want_cg)
+/* Unpin the link at path and detach it, even if someone else still holds
+ * it open. 0, or a negative errno (a missing pin is not an error). */
+static int drop_link(const char *path)
 {
-	struct bpf_link_info info = {};
-	uint32_t len = sizeof(info);
 	struct bpf_link *link;
 	int err;
 
 	if (access(path, F_OK))
 		return 0;
 	link = bpf_link__open(path);
-	if (!link) {
-		log_warn("guard: %s is not a link: removing it", path);
-		unlink(path);
-		return 0;
-	}
-	if (!bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) &&
-	    info.type == BPF_LINK_TYPE_CGROUP &&
-	    info.cgroup.cgroup_id == want_cg) {
-		err = bpf_link__update_program(link, prog);
-		bpf_link__destroy(link); /* the pin keeps it */
-		if (!err)
-			return 1;
-		log_warn("guard: update %s: %s: re-attaching", path,
-			 strerror(-err));
-		link = bpf_link__open(path);
-		if (!link)
-			return 0;
-	} else {
-		log_warn("guard: link %s is stale or for another cgroup: "
-			 "re-attaching", path);
-	}
-	bpf_link__unpin(link);
+	if (!link) /* not a link: drop the file */
+		return unlink(path) ? -errno : 0;
+	/* A link on a removed cgroup is already defunct: ignore the error. */
 	bpf_link__detach(link);
+	err = bpf_link__unpin(link);
 	bpf_link__destroy(link);
+	return err;
+}
+
+/* Adopt the link pinned at path (an earlier daemon's) if it is a cgroup link
+ * on cgroup want_cg: swap prog in, no gap and no second attachment.
+ * 1 = adopted; 0 = nothing usable there (a stale pin is dropped). */
+static int adopt_link(const char *path, struct bpf_program *prog,
+		      uint64_t want_cg)
+{
+	struct bpf_link_info info = {};
+	uint32_t len = sizeof(info);
+	struct bpf_link *link;
+	int err = -ENOENT;
+
+	if (access(path, F_OK))
+		return 0;
+	link = bpf_link__open(path);
+	if (link && !bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) &&
+	    info.type == BPF_LINK_TYPE_CGROUP &&
+	    info.cgroup.cgroup_id == want_cg)
+		err = bpf_link__update_program(link, prog);
+	bpf_link__destroy(link); /* the pin keeps it */
+	if (!err)
+		return 1;
+	log_warn("guard: link %s is stale, for another cgroup or not "
+		 "updatable: re-attaching", path);
+	drop_link(path);
 	return 0;
 }
 
 int guard_attach_pod(struct guard *g, const char *pod_key, int pod_cgroup_fd)
 {
 	bool created[NLINKS] = { false };
-	char dir[512], path[600];
+	char dir[PIN_MAX], path[PIN_MAX + 16];
 	struct stat st;
 	unsigned int i;
 	int err;
@@ -200,6 +210,7 @@ int guard_attach_pod(struct guard *g, const char *pod_key, int pod_cgroup_fd)
 		snprintf(path, sizeof(path), "%s/%s", dir, link_names[i]);
 		if (adopt_link(path, prog, (uint64_t)st.st_ino))
 			continue;
+		/* a bpf_link: multi-attach, other programs are not replaced */
 		link = bpf_program__attach_cgroup(prog, pod_cgroup_fd);
 		if (!link) {
 			err = -errno;
@@ -208,29 +219,21 @@ int guard_attach_pod(struct guard *g, const char *pod_key, int pod_cgroup_fd)
 			goto undo;
 		}
 		err = bpf_link__pin(link, path);
+		bpf_link__destroy(link); /* the pin keeps it, or it goes */
 		if (err) {
 			log_err("guard: pin %s: %s", path, strerror(-err));
-			bpf_link__destroy(link);
 			goto undo;
 		}
-		bpf_link__destroy(link); /* the pin keeps it */
 		created[i] = true;
 	}
 	return 0;
 undo:
 	/* Links made by this call go; adopted ones stay as they were. */
 	for (i = 0; i < NLINKS; i++) {
-		struct bpf_link *link;
-
 		if (!created[i])
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, link_names[i]);
-		link = bpf_link__open(path);
-		if (link) {
-			bpf_link__unpin(link);
-			bpf_link__detach(link);
-			bpf_link__destroy(link);
-		}
+		drop_link(path);
 	}
 	rmdir(dir); /* only if empty */
 	return err;
@@ -238,32 +241,17 @@ undo:
 
 int guard_detach_pod(struct guard *g, const char *pod_key)
 {
-	char dir[512], path[600];
-	int err, ret = 0;
+	char dir[PIN_MAX], path[PIN_MAX + 16];
+	int err, ret;
 
-	err = pod_dir(g, pod_key, dir, sizeof(dir));
-	if (err)
-		return err;
+	ret = pod_dir(g, pod_key, dir, sizeof(dir));
+	if (ret)
+		return ret;
 	for (unsigned int i = 0; i < NLINKS; i++) {
-		struct bpf_link *link;
-
 		snprintf(path, sizeof(path), "%s/%s", dir, link_names[i]);
-		if (access(path, F_OK))
-			continue;
-		link = bpf_link__open(path);
-		if (!link) {
-			/* not a link: just drop the pin */
-			if (unlink(path) && !ret)
-				ret = -errno;
-			continue;
-		}
-		/* Detach even if someone else holds the link open; a link on
-		 * a removed cgroup is already defunct (the error is fine). */
-		bpf_link__detach(link);
-		err = bpf_link__unpin(link);
+		err = drop_link(path);
 		if (err && !ret)
 			ret = err;
-		bpf_link__destroy(link);
 	}
 	if (rmdir(dir) && errno != ENOENT && !ret)
 		ret = -errno;
@@ -317,6 +305,9 @@ int guard_set_bw(struct guard *g, uint32_t pod_id, uint64_t egress_bps,
 	}
 	return 0;
 }
+
+_Static_assert(sizeof(struct pt_pod_stats) % 8 == 0,
+	       "per-CPU values are laid out at 8-byte strides");
 
 int guard_pod_stats(struct guard *g, uint32_t pod_id, struct pt_pod_stats *sum)
 {
