@@ -42,6 +42,10 @@ got=$(pt exec sender -- bash -c "exec 3<>/dev/tcp/10.96.12.1/9000; head -c $BYTE
 t_log "sender: $got"
 ptc --cgroup "$T_CG" -n 4 10.96.12.2 80 >/dev/null
 
+top=$(pt top --once --interval 0.5)
+t_log "$top"
+expect_match "$top" "^NAME +CPU\(cores\) +MEMORY\(bytes\) +RX/s +TX/s" "top: header"
+expect_match "$top" "^sender " "top: the sender pod"
 curl -sf "http://127.0.0.1:$MPORT/metrics" >"$T_DIR/scrape.txt" || fail "scrape"
 lint=$(promtool check metrics <"$T_DIR/scrape.txt" 2>&1); rc=$?
 expect_eq "$rc" 0 "promtool check metrics passes (lint on): $lint"
