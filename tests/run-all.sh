@@ -16,12 +16,15 @@ line=$(tail -1 <<<"$e2e_out")
 ep=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+'); ef=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+')
 [[ $erc -ne 0 && ${ef:-0} -eq 0 ]] && ef=1
 # nothing may be left behind by the suite
-left=$(ip netns list 2>/dev/null | grep -c 'pt-' ; true)
+left=$(ip netns list 2>/dev/null | grep -cE '^(pt-[0-9]|ptp-)' ; true)
+lv=$(ip -o link show 2>/dev/null | grep -cE ': (ptv|pth)' ; true)
 lp=$(pgrep -x podtraced | wc -l)
+ls_=$(pgrep -x pt-shim | wc -l)
 lb=$(ls /sys/fs/bpf 2>/dev/null | grep -c '^pt-test' ; true)
+lc=$(ls -d /sys/fs/cgroup/*/pt-test-* 2>/dev/null | wc -l)
 leak=0
-if [[ $left -ne 0 || $lp -ne 0 || $lb -ne 0 ]]; then
-	echo "LEAK: netns=$left podtraced=$lp pins=$lb"; leak=1
+if [[ $left -ne 0 || $lv -ne 0 || $lp -ne 0 || $ls_ -ne 0 || $lb -ne 0 || $lc -ne 0 ]]; then
+	echo "LEAK: netns=$left veth=$lv podtraced=$lp shims=$ls_ pins=$lb cgroups=$lc"; leak=1
 fi
 [[ $urc -ne 0 || $erc -ne 0 || $leak -ne 0 ]] && rc=1
 echo "unit: $up passed, $uf failed; e2e: ${ep:-0} passed, ${ef:-0} failed; leaks: $leak"

@@ -48,6 +48,16 @@ expect_match "$line" '"container":"main"' "attributed: container"
 expect_match "$line" '"args":\["/bin/echo","hello","world"\]' "argv"
 expect_match "$line" '"labels":\{"app":"tr"\}' "labels"
 
+# argv is bounded, and the cut is marked
+long=$(printf 'x%.0s' $(seq 1500))
+pt exec tr -- /bin/echo "$long" >/dev/null
+trunc() { [[ $(ev --pod '^tr$' --type exec | jq_count 'e.get("binary")=="/bin/echo" and e.get("argsTruncated") is True') -ge 1 ]]; }
+poll_until 5 trunc && ok "a 1500-byte argv is truncated and marked" || fail "no truncation mark"
+# --since keeps only recent history
+expect_eq "$(pt events -o json --pod '^tr$' --since 1h | jq_count 'e.get("binary")=="/bin/echo" and e["args"][1:]==["hello","world"]')" 1 "--since 1h includes the exec"
+sleep 2 # let the exec age past the window asked for next
+expect_eq "$(pt events -o json --pod '^tr$' --since 1s | jq_count 'e.get("binary")=="/bin/echo" and e["args"][1:]==["hello","world"]')" 0 "--since 1s excludes it"
+
 pt exec tr -- sh -c 'exit 7'
 code() { [[ $(ev --pod '^tr$' --type exit | jq_count 'e.get("exitCode")==7 and e.get("comm")=="sh"') -ge 1 ]]; }
 poll_until 5 code && ok "exit event carries exit code 7" || fail "no exit code 7"

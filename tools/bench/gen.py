@@ -227,10 +227,17 @@ add rule ip kube-proxy service-endpoints-check ip daddr . meta l4proto . th dpor
 """
 
 
-def gen_nft(n, e, out):
+def gen_nft(n, e, out, chunk=0, path=None):
+    """chunk > 0: the base in OUT, then every `chunk` services in OUT.1,
+    OUT.2, ... (one nft transaction each: see the note in run.sh)."""
     w = out.write
     w(NFT_BASE % {"scidr": SERVICE_CIDR})
-    for svc, ip, port, eps in services(n, e):
+    part = 0
+    for j, (svc, ip, port, eps) in enumerate(services(n, e)):
+        if chunk and j % chunk == 0:
+            part += 1
+            out = open("%s.%d" % (path, part), "w")
+            w = out.write
         base = "%s/%s/tcp/%s" % (NS, svc, PORT_NAME)
         sc = "service-" + hash_trunc(base)
         ecs = ["endpoint-" + hash_trunc(base + "__%s/%d" % (a, p)) for a, p in eps]
@@ -252,10 +259,17 @@ def main():
     if not a:
         sys.exit(__doc__)
     what = a[0]
-    if what in ("pt", "ipt", "nft"):
+    if what in ("pt", "ipt"):
         n, e, path = int(a[1]), int(a[2]), a[3]
         with open(path, "w") as f:
-            {"pt": gen_pt, "ipt": gen_ipt, "nft": gen_nft}[what](n, e, f)
+            {"pt": gen_pt, "ipt": gen_ipt}[what](n, e, f)
+    elif what == "nft":
+        n, e, path = int(a[1]), int(a[2]), a[3]
+        chunk = int(a[4]) if len(a) > 4 else 0
+        with open(path, "w") as f:
+            gen_nft(n, e, f, chunk, path)
+        if chunk:
+            print((n + chunk) // chunk)
     elif what == "targets":
         n, path = int(a[1]), a[2]
         with open(path, "w") as f:
