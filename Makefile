@@ -90,9 +90,9 @@ $(BUILD)/tests/guardctl: tests/tools/guardctl.c $(BUILD)/daemon/guard.o $(BUILD)
 	$(CC) $(CFLAGS) -Iuser/daemon -o $@ $^ $(LDLIBS)
 
 # tracectl drives the trace plane through the daemon's own trace.c (libbpf only).
-$(BUILD)/tests/tracectl: tests/tools/tracectl.c user/daemon/trace.c user/daemon/trace.h include/podtrace.h $(BUILD)/trace.skel.h $(BUILD)/version.h
+$(BUILD)/tests/tracectl: tests/tools/tracectl.c user/daemon/trace.c user/daemon/trace.h include/podtrace.h $(BUILD)/trace.skel.h $(BUILD)/version.h $(BUILD)/libpt.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Iuser/daemon -o $@ tests/tools/tracectl.c user/daemon/trace.c -lbpf -lelf -lz
+	$(CC) $(CFLAGS) -Iuser/daemon -o $@ tests/tools/tracectl.c user/daemon/trace.c $(BUILD)/libpt.a -lbpf -lelf -lz
 
 $(BUILD)/tests/%: tests/tools/%.c
 	@mkdir -p $(dir $@)

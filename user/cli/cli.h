@@ -31,6 +31,8 @@ enum out_fmt { OUT_TABLE, OUT_WIDE, OUT_JSON, OUT_YAML };
 int parse_output(const char *s, enum out_fmt *out);
 
 /* client.c */
+/* Connect to the daemon's socket; timeout_s 0 = reads may wait forever. */
+int client_dial(const char *path, int timeout_s);
 /* One request, one response. NULL when the daemon can't be reached or
  * answered garbage; err says why. Does not look at "error". */
 json_t *client_try(json_t *req, char *err, size_t errlen);

@@ -17,10 +17,10 @@
  * apply takes a while, a wedged daemon should not hang scripts forever. */
 #define REPLY_TIMEOUT_S 120
 
-static int dial(const char *path)
+int client_dial(const char *path, int timeout_s)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct timeval tv = {.tv_sec = REPLY_TIMEOUT_S};
+	struct timeval tv = {.tv_sec = timeout_s};
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -38,7 +38,8 @@ static int dial(const char *path)
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (timeout_s)
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	return fd;
 }
 
@@ -93,7 +94,7 @@ json_t *client_try(json_t *req, char *err, size_t errlen)
 	json_t *resp = NULL;
 	json_error_t je;
 	size_t len;
-	int fd = dial(socket_path);
+	int fd = client_dial(socket_path, REPLY_TIMEOUT_S);
 
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot reach podtraced at %s: %s", socket_path,

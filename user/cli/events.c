@@ -447,29 +447,10 @@ static void print_event(const struct events_args *a, json_t *e)
 
 /* ---- the stream ---- */
 
+/* a finite answer has a deadline, as in client.c; -f waits forever */
 static int dial_stream(bool follow)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	/* a finite answer has a deadline, as in client.c; -f waits forever */
-	struct timeval tv = {.tv_sec = follow ? 0 : 120};
-	int fd;
-
-	if (strlen(socket_path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sa.sun_path, socket_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
+	return client_dial(socket_path, follow ? 0 : 120);
 }
 
 static int send_request(int fd, const struct events_args *a)

@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 #include "dataplane.h"
 #include "lb.skel.h"
+#include "fsutil.h"
 #include "log.h"
 
 void dp_pin_path(const char *bpffs, const char *dir, const char *name,
@@ -21,22 +22,6 @@ void dp_pin_path(const char *bpffs, const char *dir, const char *name,
 {
 	snprintf(buf, len, "%s/%s%s%s", bpffs, dir, name ? "/" : "",
 		 name ? name : "");
-}
-
-static int mkdir_p(const char *path)
-{
-	char tmp[512];
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0700) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(tmp, 0700) && errno != EEXIST ? -1 : 0;
 }
 
 /* The pin root must live on a bpffs: mount one at /sys/fs/bpf if the
@@ -53,7 +38,7 @@ static int ensure_bpffs(const char *root)
 		}
 		log_info("mounted bpffs on /sys/fs/bpf");
 	}
-	if (mkdir_p(root)) {
+	if (mkdir_p(root, 0700)) {
 		log_err("create %s: %s", root, strerror(errno));
 		return -1;
 	}
@@ -166,7 +151,7 @@ int dp_open(struct dataplane *dp, const struct dp_opts *o)
 		return -1;
 	dp_pin_path(o->bpffs, "maps", NULL, maps, sizeof(maps));
 	dp_pin_path(o->bpffs, "links", NULL, links, sizeof(links));
-	if (mkdir_p(maps) || mkdir_p(links))
+	if (mkdir_p(maps, 0700) || mkdir_p(links, 0700))
 		return -1;
 
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = maps);

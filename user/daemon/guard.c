@@ -13,6 +13,7 @@
 #include "dataplane.h"
 #include "guard.h"
 #include "guard.skel.h"
+#include "fsutil.h"
 #include "log.h"
 
 /* Link pin names, in the order they are attached. */
@@ -29,23 +30,6 @@ static struct bpf_program *link_prog(struct guard *g, unsigned int i)
 	default:
 		return g->skel->progs.guard_dev;
 	}
-}
-
-static int mkdir_p(const char *path)
-{
-	char tmp[512];
-
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(tmp, 0700) && errno != EEXIST ? -errno : 0;
 }
 
 uint64_t guard_burst_bytes(uint64_t rate_bps)
@@ -84,7 +68,7 @@ int guard_open(struct guard *g, const char *bpffs)
 	if (g->ncpu <= 0)
 		return g->ncpu ? g->ncpu : -EINVAL;
 	dp_pin_path(bpffs, "maps", NULL, maps, sizeof(maps));
-	err = mkdir_p(maps);
+	err = mkdir_p(maps, 0700);
 	if (err) {
 		log_err("guard: create %s: %s", maps, strerror(-err));
 		return err;
@@ -198,7 +182,7 @@ int guard_attach_pod(struct guard *g, const char *pod_key, int pod_cgroup_fd)
 		return err;
 	if (fstat(pod_cgroup_fd, &st))
 		return -errno;
-	err = mkdir_p(dir);
+	err = mkdir_p(dir, 0700);
 	if (err) {
 		log_err("guard: create %s: %s", dir, strerror(-err));
 		return err;

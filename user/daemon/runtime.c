@@ -179,6 +179,7 @@ static const struct container *spec_of(const struct rpod *p, const struct rctr *
 
 static void pod_step(struct rpod *p);
 static void save_state(struct rpod *p);
+static void schedule_probes(struct rpod *p, struct rctr *c, double from, bool delay);
 
 /* A lifecycle stage: in the pod's timeline and in the event stream. ts is
  * the kernel's when it saw it (exec, exit, OOM), else now. */
@@ -499,10 +500,7 @@ static int start_ctr(struct rpod *p, struct rctr *c)
 	c->started = c->post_start_done && s->startup.type == PROBE_NONE;
 	memset(c->ok_count, 0, sizeof(c->ok_count));
 	memset(c->fail_count, 0, sizeof(c->fail_count));
-	for (int k = 0; k < PK__N; k++) {
-		const struct probe *pr = k == PK_READY ? &s->readiness : k == PK_LIVE ? &s->liveness : &s->startup;
-		c->next_probe[k] = pr->type == PROBE_NONE ? 0 : c->started_mono + pr->initial_delay_s;
-	}
+	schedule_probes(p, c, c->started_mono, true);
 	watch_shim(c);
 	save_state(p);
 	stage(p, c, "PreStart", NULL);
@@ -552,6 +550,16 @@ static const struct probe *probe_of(const struct rpod *p, const struct rctr *c, 
 	const struct container *s = spec_of(p, c);
 
 	return k == PK_READY ? &s->readiness : k == PK_LIVE ? &s->liveness : &s->startup;
+}
+
+/* First run of each probe: after initialDelaySeconds from a start, or at
+ * once (a re-adopted container). */
+static void schedule_probes(struct rpod *p, struct rctr *c, double from, bool delay)
+{
+	for (int k = 0; k < PK__N; k++) {
+		const struct probe *pr = probe_of(p, c, k);
+		c->next_probe[k] = pr->type == PROBE_NONE ? 0 : from + (delay ? pr->initial_delay_s : 0);
+	}
 }
 
 static struct task *spawn_task(struct rpod *p, struct rctr *c, enum task_kind kind, int probe,
@@ -1554,12 +1562,9 @@ static void adopt_one(struct daemon *d, json_t *obj)
 			ctr_exited(p, r); /* exited while we were away */
 			continue;
 		}
-		const struct container *s = spec_of(p, r);
-		for (int k = 0; k < PK__N; k++) {
-			const struct probe *pr = k == PK_READY ? &s->readiness : k == PK_LIVE ? &s->liveness : &s->startup;
-			r->next_probe[k] = pr->type == PROBE_NONE ? 0 : now_mono();
-		}
-		if (s->readiness.type != PROBE_NONE)
+		/* probe again at once: their state died with the old daemon */
+		schedule_probes(p, r, now_mono(), false);
+		if (spec_of(p, r)->readiness.type != PROBE_NONE)
 			r->ready = false;
 	}
 	json_decref(j);

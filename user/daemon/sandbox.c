@@ -13,6 +13,7 @@
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "fsutil.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -107,22 +108,6 @@ void cg_dir(const struct cgmode *m, const char *ctrl, const char *rel, char *buf
 		snprintf(buf, len, "/sys/fs/cgroup/%s/%s", ctrl, hr);
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[768];
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
-}
-
 /* On cgroup v2 a child only gets the controllers its parent delegates. */
 static void v2_delegate(const struct cgmode *m, const char *rel)
 {
@@ -152,7 +137,7 @@ int cg_create(const struct cgmode *m, const char *rel, const struct cg_limits *l
 	int rc;
 
 	cg_dir(m, NULL, rel, dir, sizeof(dir));
-	if (mkdir_p(dir)) {
+	if (mkdir_p(dir, 0755)) {
 		log_err("cgroup %s: %s", dir, strerror(errno));
 		return -1;
 	}

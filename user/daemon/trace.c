@@ -12,23 +12,7 @@
 #include <bpf/libbpf.h>
 #include "trace.h"
 #include "trace.skel.h"
-
-static int mkdir_p(const char *path)
-{
-	char tmp[512];
-
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(tmp, 0700) && errno != EEXIST ? -errno : 0;
-}
+#include "fsutil.h"
 
 /* Only the maps the trace programs use are created or reused: the others
  * that maps.bpf.h declares may be pinned with other sizes by the dataplane. */
@@ -125,7 +109,7 @@ int trace_open(struct trace *t, const char *bpffs)
 	}
 	if (snprintf(maps, sizeof(maps), "%s/maps", bpffs) >= (int)sizeof(maps))
 		return -ENAMETOOLONG;
-	err = mkdir_p(maps);
+	err = mkdir_p(maps, 0700);
 	if (err) {
 		snprintf(t->err, sizeof(t->err), "create %s: %s", maps,
 			 strerror(-err));
