@@ -224,8 +224,7 @@ int guard_ingress(struct __sk_buff *skb)
 
 /* The runc default allow-list: a few character devices read/write/mknod,
  * the pts multiplexer range, and mknod (only) of any device node. */
-static __always_inline bool dev_allowed(__u32 type, __u32 access, __u32 major,
-					__u32 minor)
+static __always_inline bool dev_allowed(__u32 type, __u32 access, __u32 major, __u32 minor)
 {
 	if (!(access & ~DEVCG_ACC_MKNOD))
 		return type == DEVCG_DEV_CHAR || type == DEVCG_DEV_BLOCK;
@@ -233,8 +232,7 @@ static __always_inline bool dev_allowed(__u32 type, __u32 access, __u32 major,
 		return false;
 	switch (major) {
 	case 1: /* null zero full random urandom */
-		return minor == 3 || minor == 5 || minor == 7 || minor == 8 ||
-		       minor == 9;
+		return minor == 3 || minor == 5 || minor == 7 || minor == 8 || minor == 9;
 	case 5: /* tty ptmx */
 		return minor == 0 || minor == 2;
 	case 136: /* /dev/pts/N */

@@ -21,8 +21,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Read the destination the user passed in. user_ip6 must be read word by
  * word: the verifier only allows 4-byte loads there. */
-static __always_inline void get_dst(struct bpf_sock_addr *ctx, __u8 family,
-				    __u32 addr[4])
+static __always_inline void get_dst(struct bpf_sock_addr *ctx, __u8 family, __u32 addr[4])
 {
 	if (family == PT_V4) {
 		addr[0] = ctx->user_ip4;
@@ -35,8 +34,8 @@ static __always_inline void get_dst(struct bpf_sock_addr *ctx, __u8 family,
 	}
 }
 
-static __always_inline void set_dst(struct bpf_sock_addr *ctx, __u8 family,
-				    const __u32 addr[4], __u16 port)
+static __always_inline void set_dst(struct bpf_sock_addr *ctx, __u8 family, const __u32 addr[4],
+				    __u16 port)
 {
 	if (family == PT_V4) {
 		ctx->user_ip4 = addr[0];
@@ -76,16 +75,15 @@ static __always_inline struct pt_config *get_config(void)
 
 /* Find the frontend for a destination: exact match first (ClusterIP,
  * externalIP), then the NodePort wildcard when the address is the node's. */
-static __always_inline struct pt_frontend_val *
-find_frontend(struct pt_frontend_key *key, struct pt_config *cfg)
+static __always_inline struct pt_frontend_val *find_frontend(struct pt_frontend_key *key,
+							     struct pt_config *cfg)
 {
 	struct pt_frontend_val *fe;
 	__u16 port;
 
 	fe = bpf_map_lookup_elem(&pt_frontend, key);
 	if (fe) {
-		if (fe->kind == PT_FE_EXTERNAL_IP &&
-		    !is_local(key->addr, key->family))
+		if (fe->kind == PT_FE_EXTERNAL_IP && !is_local(key->addr, key->family))
 			return NULL; /* CVE-2020-8554: only the node's own IPs */
 		return fe;
 	}
@@ -95,9 +93,9 @@ find_frontend(struct pt_frontend_key *key, struct pt_config *cfg)
 	if (!is_local(key->addr, key->family))
 		return NULL;
 	struct pt_frontend_key np = {
-		.port = key->port,
-		.proto = key->proto,
-		.family = key->family,
+	    .port = key->port,
+	    .proto = key->proto,
+	    .family = key->family,
 	};
 	return bpf_map_lookup_elem(&pt_frontend, &np);
 }
@@ -116,10 +114,9 @@ static __always_inline void count_svc(__u32 svc_id, int what)
 		st->lookup_fail++;
 }
 
-static __always_inline void emit(struct bpf_sock_addr *ctx,
-				 struct pt_config *cfg, __u16 type,
-				 __u32 svc_id, __u32 be_id, const __u32 addr[4],
-				 __u16 port, __u8 family, __u8 proto)
+static __always_inline void emit(struct bpf_sock_addr *ctx, struct pt_config *cfg, __u16 type,
+				 __u32 svc_id, __u32 be_id, const __u32 addr[4], __u16 port,
+				 __u8 family, __u8 proto)
 {
 	struct pt_event_connect *ev;
 
@@ -144,9 +141,8 @@ static __always_inline void emit(struct bpf_sock_addr *ctx,
 
 /* sessionAffinity: ClientIP. Returns the pinned backend if it is still a
  * backend of this service and the entry has not expired. */
-static __always_inline struct pt_backend *
-affinity_get(struct pt_affinity_key *ak, struct pt_svc *svc, __u32 *be_id,
-	     __u64 now)
+static __always_inline struct pt_backend *affinity_get(struct pt_affinity_key *ak,
+						       struct pt_svc *svc, __u32 *be_id, __u64 now)
 {
 	struct pt_affinity_val *av = bpf_map_lookup_elem(&pt_affinity, ak);
 	struct pt_backend *be;
@@ -162,12 +158,11 @@ affinity_get(struct pt_affinity_key *ak, struct pt_svc *svc, __u32 *be_id,
 	return be;
 }
 
-static __always_inline struct pt_backend *pick(__u32 svc_id,
-					       struct pt_svc *svc, __u32 *be_id)
+static __always_inline struct pt_backend *pick(__u32 svc_id, struct pt_svc *svc, __u32 *be_id)
 {
 	struct pt_slot_key sk = {
-		.svc_id = svc_id,
-		.slot = bpf_get_prandom_u32() % svc->count + 1,
+	    .svc_id = svc_id,
+	    .slot = bpf_get_prandom_u32() % svc->count + 1,
 	};
 	__u32 *id = bpf_map_lookup_elem(&pt_slot, &sk);
 
@@ -177,17 +172,15 @@ static __always_inline struct pt_backend *pick(__u32 svc_id,
 	return bpf_map_lookup_elem(&pt_backend, id);
 }
 
-static __always_inline void revnat_record(struct bpf_sock_addr *ctx,
-					  const __u32 vip[4], __u16 vip_port,
-					  const struct pt_backend *be)
+static __always_inline void revnat_record(struct bpf_sock_addr *ctx, const __u32 vip[4],
+					  __u16 vip_port, const struct pt_backend *be)
 {
 	struct pt_revnat *rn;
 	__u32 i, slot;
 
 	if (!ctx->sk)
 		return;
-	rn = bpf_sk_storage_get(&pt_revnat, ctx->sk, 0,
-				BPF_SK_STORAGE_GET_F_CREATE);
+	rn = bpf_sk_storage_get(&pt_revnat, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!rn)
 		return;
 	slot = rn->next % PT_REVNAT_SLOTS;
@@ -195,8 +188,7 @@ static __always_inline void revnat_record(struct bpf_sock_addr *ctx,
 		struct pt_revnat_entry *e = &rn->e[i];
 
 		if (e->be_port == be->port && e->be_addr[0] == be->addr[0] &&
-		    e->be_addr[1] == be->addr[1] &&
-		    e->be_addr[2] == be->addr[2] &&
+		    e->be_addr[1] == be->addr[1] && e->be_addr[2] == be->addr[2] &&
 		    e->be_addr[3] == be->addr[3]) {
 			slot = i;
 			goto write;
@@ -238,8 +230,7 @@ static __always_inline int xlate_fwd(struct bpf_sock_addr *ctx, __u8 family)
 	svc = bpf_map_lookup_elem(&pt_svc, &svc_id);
 	if (!svc || !svc->count) {
 		count_svc(svc_id, 1);
-		emit(ctx, cfg, PT_EV_REJECT, svc_id, 0, key.addr, key.port,
-		     family, proto);
+		emit(ctx, cfg, PT_EV_REJECT, svc_id, 0, key.addr, key.port, family, proto);
 		bpf_set_retval(-ECONNREFUSED);
 		return SYS_REJECT;
 	}
@@ -270,8 +261,7 @@ static __always_inline int xlate_fwd(struct bpf_sock_addr *ctx, __u8 family)
 	struct pt_be_stats *bs = bpf_map_lookup_elem(&pt_be_stats, &be_id);
 	if (bs)
 		bs->selected++;
-	emit(ctx, cfg, PT_EV_CONNECT, svc_id, be_id, be->addr, be->port,
-	     family, proto);
+	emit(ctx, cfg, PT_EV_CONNECT, svc_id, be_id, be->addr, be->port, family, proto);
 	return SYS_PROCEED;
 }
 
@@ -292,9 +282,8 @@ static __always_inline int xlate_rev(struct bpf_sock_addr *ctx, __u8 family)
 	for (i = 0; i < PT_REVNAT_SLOTS; i++) {
 		struct pt_revnat_entry *e = &rn->e[i];
 
-		if (e->be_port != port || e->be_addr[0] != addr[0] ||
-		    e->be_addr[1] != addr[1] || e->be_addr[2] != addr[2] ||
-		    e->be_addr[3] != addr[3])
+		if (e->be_port != port || e->be_addr[0] != addr[0] || e->be_addr[1] != addr[1] ||
+		    e->be_addr[2] != addr[2] || e->be_addr[3] != addr[3])
 			continue;
 		set_dst(ctx, family, e->vip_addr, e->vip_port);
 		break;
@@ -303,25 +292,49 @@ static __always_inline int xlate_rev(struct bpf_sock_addr *ctx, __u8 family)
 }
 
 SEC("cgroup/connect4")
-int pt_connect4(struct bpf_sock_addr *ctx) { return xlate_fwd(ctx, PT_V4); }
+int pt_connect4(struct bpf_sock_addr *ctx)
+{
+	return xlate_fwd(ctx, PT_V4);
+}
 
 SEC("cgroup/connect6")
-int pt_connect6(struct bpf_sock_addr *ctx) { return xlate_fwd(ctx, PT_V6); }
+int pt_connect6(struct bpf_sock_addr *ctx)
+{
+	return xlate_fwd(ctx, PT_V6);
+}
 
 SEC("cgroup/sendmsg4")
-int pt_sendmsg4(struct bpf_sock_addr *ctx) { return xlate_fwd(ctx, PT_V4); }
+int pt_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return xlate_fwd(ctx, PT_V4);
+}
 
 SEC("cgroup/sendmsg6")
-int pt_sendmsg6(struct bpf_sock_addr *ctx) { return xlate_fwd(ctx, PT_V6); }
+int pt_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return xlate_fwd(ctx, PT_V6);
+}
 
 SEC("cgroup/recvmsg4")
-int pt_recvmsg4(struct bpf_sock_addr *ctx) { return xlate_rev(ctx, PT_V4); }
+int pt_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return xlate_rev(ctx, PT_V4);
+}
 
 SEC("cgroup/recvmsg6")
-int pt_recvmsg6(struct bpf_sock_addr *ctx) { return xlate_rev(ctx, PT_V6); }
+int pt_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return xlate_rev(ctx, PT_V6);
+}
 
 SEC("cgroup/getpeername4")
-int pt_getpeername4(struct bpf_sock_addr *ctx) { return xlate_rev(ctx, PT_V4); }
+int pt_getpeername4(struct bpf_sock_addr *ctx)
+{
+	return xlate_rev(ctx, PT_V4);
+}
 
 SEC("cgroup/getpeername6")
-int pt_getpeername6(struct bpf_sock_addr *ctx) { return xlate_rev(ctx, PT_V6); }
+int pt_getpeername6(struct bpf_sock_addr *ctx)
+{
+	return xlate_rev(ctx, PT_V6);
+}

@@ -10,11 +10,11 @@
 
 #include "podtrace.h"
 
-#define PT_MAP(_type, _key, _val, _max)                                        \
-	__uint(type, _type);                                                   \
-	__type(key, _key);                                                     \
-	__type(value, _val);                                                   \
-	__uint(max_entries, _max);                                             \
+#define PT_MAP(_type, _key, _val, _max)                                                            \
+	__uint(type, _type);                                                                       \
+	__type(key, _key);                                                                         \
+	__type(value, _val);                                                                       \
+	__uint(max_entries, _max);                                                                 \
 	__uint(pinning, LIBBPF_PIN_BY_NAME)
 
 struct {
@@ -35,18 +35,16 @@ struct {
 } pt_backend SEC(".maps");
 
 struct {
-	PT_MAP(BPF_MAP_TYPE_LRU_HASH, struct pt_affinity_key,
-	       struct pt_affinity_val, PT_DEF_MAX_AFFINITY);
+	PT_MAP(BPF_MAP_TYPE_LRU_HASH, struct pt_affinity_key, struct pt_affinity_val,
+	       PT_DEF_MAX_AFFINITY);
 } pt_affinity SEC(".maps");
 
 struct {
-	PT_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct pt_svc_stats,
-	       PT_DEF_MAX_SERVICES);
+	PT_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct pt_svc_stats, PT_DEF_MAX_SERVICES);
 } pt_svc_stats SEC(".maps");
 
 struct {
-	PT_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct pt_be_stats,
-	       PT_DEF_MAX_BACKENDS);
+	PT_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct pt_be_stats, PT_DEF_MAX_BACKENDS);
 } pt_be_stats SEC(".maps");
 
 struct {
@@ -83,8 +81,7 @@ struct {
 } pt_bw SEC(".maps");
 
 struct {
-	PT_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct pt_pod_stats,
-	       PT_MAX_PODS);
+	PT_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, __u32, struct pt_pod_stats, PT_MAX_PODS);
 } pt_pod_stats SEC(".maps");
 
 /* Socket-local storage: freed by the kernel when the socket goes away, so a

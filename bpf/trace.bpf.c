@@ -48,13 +48,13 @@ const volatile __u32 page_shift = 12;
  * profilers at 100+ Hz), costly to report and almost never fatal. When one of
  * them does kill, the exit record's signal field says so. */
 #define SIGBIT(n) (1u << (n))
-#define SIG_ALWAYS                                                              \
-	(SIGBIT(1) /* HUP */ | SIGBIT(2) /* INT */ | SIGBIT(3) /* QUIT */ |     \
-	 SIGBIT(6) /* ABRT */ | SIGBIT(9) /* KILL */ | SIGBIT(15) /* TERM */ |  \
-	 SIGBIT(24) /* XCPU */ | SIGBIT(25) /* XFSZ */)
-#define SIG_IF_DFL                                                              \
-	(SIGBIT(4) /* ILL */ | SIGBIT(7) /* BUS */ | SIGBIT(8) /* FPE */ |      \
-	 SIGBIT(11) /* SEGV */ | SIGBIT(13) /* PIPE */ | SIGBIT(31) /* SYS */)
+#define SIG_ALWAYS                                                                                 \
+	(SIGBIT(1) /* HUP */ | SIGBIT(2) /* INT */ | SIGBIT(3) /* QUIT */ | SIGBIT(6) /* ABRT */ | \
+	 SIGBIT(9) /* KILL */ | SIGBIT(15) /* TERM */ | SIGBIT(24) /* XCPU */ |                    \
+	 SIGBIT(25) /* XFSZ */)
+#define SIG_IF_DFL                                                                                 \
+	(SIGBIT(4) /* ILL */ | SIGBIT(7) /* BUS */ | SIGBIT(8) /* FPE */ | SIGBIT(11) /* SEGV */ | \
+	 SIGBIT(13) /* PIPE */ | SIGBIT(31) /* SYS */)
 
 /* Older kernels: kernfs_node.parent (now __parent) and mm_struct.rss_stat
  * as atomic counters (percpu_counters since 6.2). */
@@ -92,8 +92,8 @@ static __always_inline __u64 task_cgid(struct task_struct *t)
 	return t->cgroups->dfl_cgrp->kn->id;
 }
 
-static __always_inline void hdr_fill(struct pt_event_hdr *h, __u16 type,
-				     __u16 size, __u32 pid, __u64 cgid)
+static __always_inline void hdr_fill(struct pt_event_hdr *h, __u16 type, __u16 size, __u32 pid,
+				     __u64 cgid)
 {
 	h->type = type;
 	h->size = size;
@@ -105,8 +105,7 @@ static __always_inline void hdr_fill(struct pt_event_hdr *h, __u16 type,
 /* ---- exec ---- */
 
 SEC("tp_btf/sched_process_exec")
-int BPF_PROG(trace_exec, struct task_struct *p, pid_t old_pid,
-	     struct linux_binprm *bprm)
+int BPF_PROG(trace_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u64 cgid = bpf_get_current_cgroup_id();
 	unsigned long start, end;
@@ -174,8 +173,7 @@ static __always_inline int emit_exit(struct task_struct *p)
 		status = BPF_CORE_READ(p, signal, group_exit_code);
 	else
 		status = BPF_CORE_READ(leader, exit_code);
-	hdr_fill(&ev->hdr, PT_EV_EXIT, sizeof(*ev), BPF_CORE_READ(p, tgid),
-		 cgid);
+	hdr_fill(&ev->hdr, PT_EV_EXIT, sizeof(*ev), BPF_CORE_READ(p, tgid), cgid);
 	ev->ppid = BPF_CORE_READ(leader, real_parent, tgid);
 	ev->exit_code = (status >> 8) & 0xff;
 	ev->signal = status & 0x7f;
@@ -225,8 +223,7 @@ int BPF_PROG(trace_fork, struct task_struct *parent, struct task_struct *child)
 	ev = pt_event_reserve(sizeof(*ev));
 	if (!ev)
 		return 0;
-	hdr_fill(&ev->hdr, PT_EV_FORK, sizeof(*ev), BPF_CORE_READ(parent, tgid),
-		 cgid);
+	hdr_fill(&ev->hdr, PT_EV_FORK, sizeof(*ev), BPF_CORE_READ(parent, tgid), cgid);
 	ev->child_pid = child_pid;
 	ev->pad = 0;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
@@ -262,8 +259,7 @@ int BPF_PROG(trace_oom, struct task_struct *task)
 	ev = pt_event_reserve(sizeof(*ev));
 	if (!ev)
 		return 0;
-	hdr_fill(&ev->hdr, PT_EV_OOM, sizeof(*ev), BPF_CORE_READ(task, tgid),
-		 cgid);
+	hdr_fill(&ev->hdr, PT_EV_OOM, sizeof(*ev), BPF_CORE_READ(task, tgid), cgid);
 	mm = BPF_CORE_READ(task, mm);
 	ev->total_vm_kb = mm ? BPF_CORE_READ(mm, total_vm) << shift : 0;
 	ev->anon_rss_kb = mm ? anon_pages(mm) << shift : 0;
@@ -290,8 +286,8 @@ static __always_inline unsigned long sig_handler(struct task_struct *t, int sig)
 }
 
 SEC("tp_btf/signal_generate")
-int BPF_PROG(trace_signal, int sig, struct kernel_siginfo *info,
-	     struct task_struct *task, int group, int result)
+int BPF_PROG(trace_signal, int sig, struct kernel_siginfo *info, struct task_struct *task,
+	     int group, int result)
 {
 	struct pt_event_signal *ev;
 	__u64 cgid;
@@ -306,8 +302,7 @@ int BPF_PROG(trace_signal, int sig, struct kernel_siginfo *info,
 	ev = pt_event_reserve(sizeof(*ev));
 	if (!ev)
 		return 0;
-	hdr_fill(&ev->hdr, PT_EV_SIGNAL, sizeof(*ev), BPF_CORE_READ(task, tgid),
-		 cgid);
+	hdr_fill(&ev->hdr, PT_EV_SIGNAL, sizeof(*ev), BPF_CORE_READ(task, tgid), cgid);
 	ev->sig = sig;
 	ev->sender_pid = bpf_get_current_pid_tgid() >> 32;
 	ev->result = result;
@@ -352,8 +347,7 @@ static __always_inline bool cg_watched(struct cgroup *cgrp, __u64 id)
 	return false;
 }
 
-static __always_inline int emit_cgroup(struct cgroup *cgrp, const char *path,
-				       __u16 type, __u32 pid)
+static __always_inline int emit_cgroup(struct cgroup *cgrp, const char *path, __u16 type, __u32 pid)
 {
 	__u64 id = BPF_CORE_READ(cgrp, kn, id);
 	struct pt_event_cgroup *ev;
@@ -375,22 +369,19 @@ static __always_inline int emit_cgroup(struct cgroup *cgrp, const char *path,
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(trace_cg_mkdir, struct cgroup *cgrp, const char *path)
 {
-	return emit_cgroup(cgrp, path, PT_EV_CGROUP_MKDIR,
-			   bpf_get_current_pid_tgid() >> 32);
+	return emit_cgroup(cgrp, path, PT_EV_CGROUP_MKDIR, bpf_get_current_pid_tgid() >> 32);
 }
 
 SEC("tp_btf/cgroup_rmdir")
 int BPF_PROG(trace_cg_rmdir, struct cgroup *cgrp, const char *path)
 {
-	return emit_cgroup(cgrp, path, PT_EV_CGROUP_RMDIR,
-			   bpf_get_current_pid_tgid() >> 32);
+	return emit_cgroup(cgrp, path, PT_EV_CGROUP_RMDIR, bpf_get_current_pid_tgid() >> 32);
 }
 
 /* hdr.pid is the task moved (its thread group with threadgroup). */
 SEC("tp_btf/cgroup_attach_task")
-int BPF_PROG(trace_cg_attach, struct cgroup *dst_cgrp, const char *path,
-	     struct task_struct *task, bool threadgroup)
+int BPF_PROG(trace_cg_attach, struct cgroup *dst_cgrp, const char *path, struct task_struct *task,
+	     bool threadgroup)
 {
-	return emit_cgroup(dst_cgrp, path, PT_EV_CGROUP_ATTACH,
-			   BPF_CORE_READ(task, tgid));
+	return emit_cgroup(dst_cgrp, path, PT_EV_CGROUP_ATTACH, BPF_CORE_READ(task, tgid));
 }

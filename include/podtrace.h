@@ -36,7 +36,7 @@ enum pt_family {
 /* Frontend kinds: how an address:port became a service entry point. */
 enum pt_fe_kind {
 	PT_FE_CLUSTER_IP = 1,
-	PT_FE_NODE_PORT = 2,  /* stored with a zero address: any local address */
+	PT_FE_NODE_PORT = 2,   /* stored with a zero address: any local address */
 	PT_FE_EXTERNAL_IP = 3, /* only translated when the address is local   */
 };
 
@@ -100,7 +100,7 @@ struct pt_affinity_val {
 /* pt_svc_stats (per-CPU array indexed by svc_id). */
 struct pt_svc_stats {
 	__u64 connects;
-	__u64 rejects;     /* no endpoint: ECONNREFUSED */
+	__u64 rejects;	   /* no endpoint: ECONNREFUSED */
 	__u64 lookup_fail; /* fail-closed on an inconsistent lookup */
 };
 
@@ -169,24 +169,24 @@ struct pt_bw {
 
 /* pt_pod_stats (per-CPU array indexed by pod_id). */
 struct pt_pod_stats {
-	__u64 bytes[2];	    /* by enum pt_dir */
+	__u64 bytes[2]; /* by enum pt_dir */
 	__u64 packets[2];
-	__u64 drops_bw[2];  /* dropped by the bandwidth limit */
-	__u64 cn_marks[2];  /* allowed with congestion notification */
-	__u64 dev_denied;   /* device accesses refused */
+	__u64 drops_bw[2]; /* dropped by the bandwidth limit */
+	__u64 cn_marks[2]; /* allowed with congestion notification */
+	__u64 dev_denied;  /* device accesses refused */
 };
 
 /* ---- events (one ring buffer, pt_events) ---- */
 enum pt_event_type {
-	PT_EV_CONNECT = 1,	 /* struct pt_event_connect */
-	PT_EV_REJECT = 2,	 /* struct pt_event_connect */
-	PT_EV_EXEC = 3,		 /* struct pt_event_exec */
-	PT_EV_EXIT = 4,		 /* struct pt_event_exit */
-	PT_EV_FORK = 5,		 /* struct pt_event_fork */
-	PT_EV_OOM = 6,		 /* struct pt_event_oom */
-	PT_EV_SIGNAL = 7,	 /* struct pt_event_signal */
-	PT_EV_CGROUP_MKDIR = 8,	 /* struct pt_event_cgroup */
-	PT_EV_CGROUP_RMDIR = 9,	 /* struct pt_event_cgroup */
+	PT_EV_CONNECT = 1,	  /* struct pt_event_connect */
+	PT_EV_REJECT = 2,	  /* struct pt_event_connect */
+	PT_EV_EXEC = 3,		  /* struct pt_event_exec */
+	PT_EV_EXIT = 4,		  /* struct pt_event_exit */
+	PT_EV_FORK = 5,		  /* struct pt_event_fork */
+	PT_EV_OOM = 6,		  /* struct pt_event_oom */
+	PT_EV_SIGNAL = 7,	  /* struct pt_event_signal */
+	PT_EV_CGROUP_MKDIR = 8,	  /* struct pt_event_cgroup */
+	PT_EV_CGROUP_RMDIR = 9,	  /* struct pt_event_cgroup */
 	PT_EV_CGROUP_ATTACH = 10, /* struct pt_event_cgroup (pid moved in) */
 };
 
@@ -263,7 +263,7 @@ struct pt_event_signal {
 	__u32 sender_pid;
 	__s32 result; /* TRACE_SIGNAL_* */
 	__u32 pad;
-	char comm[PT_COMM_LEN];	       /* target */
+	char comm[PT_COMM_LEN]; /* target */
 	char sender_comm[PT_COMM_LEN];
 };
 

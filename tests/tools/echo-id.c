@@ -36,7 +36,7 @@ struct lsock {
 static struct lsock socks[2 * MAX_PORTS];
 static int nsocks;
 static const char *id;
-static int http; /* --http: answer one HTTP request instead (demo backends) */
+static int http;    /* --http: answer one HTTP request instead (demo backends) */
 static int discard; /* --discard: read until EOF, then reply with the count */
 
 static void usage(void)
@@ -67,12 +67,11 @@ static int parse_port(const char *s)
 static int open_listener(int port, int udp)
 {
 	struct sockaddr_in6 sa = {
-		.sin6_family = AF_INET6,
-		.sin6_port = htons(port),
-		.sin6_addr = IN6ADDR_ANY_INIT,
+	    .sin6_family = AF_INET6,
+	    .sin6_port = htons(port),
+	    .sin6_addr = IN6ADDR_ANY_INIT,
 	};
-	int type = (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK |
-		   SOCK_CLOEXEC;
+	int type = (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
 	int zero = 0, one = 1;
 	int fd;
 
@@ -87,12 +86,11 @@ static int open_listener(int port, int udp)
 	 * it, even when the pod has several addresses. On a dual-stack socket
 	 * this also reports IPv4 destinations (as v4-mapped addresses).
 	 */
-	if (udp && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
-			      sizeof(one)))
+	if (udp && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)))
 		die("setsockopt IPV6_RECVPKTINFO");
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		fprintf(stderr, "echo-id: bind %s port %d: %s\n",
-			udp ? "udp" : "tcp", port, strerror(errno));
+		fprintf(stderr, "echo-id: bind %s port %d: %s\n", udp ? "udp" : "tcp", port,
+			strerror(errno));
 		exit(1);
 	}
 	if (!udp && listen(fd, BACKLOG))
@@ -204,14 +202,14 @@ static void serve_udp(struct lsock *l)
 			struct cmsghdr align;
 		} cb;
 		struct sockaddr_in6 from;
-		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
 		struct msghdr mh = {
-			.msg_name = &from,
-			.msg_namelen = sizeof(from),
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = cb.buf,
-			.msg_controllen = sizeof(cb.buf),
+		    .msg_name = &from,
+		    .msg_namelen = sizeof(from),
+		    .msg_iov = &iov,
+		    .msg_iovlen = 1,
+		    .msg_control = cb.buf,
+		    .msg_controllen = sizeof(cb.buf),
 		};
 		struct in6_pktinfo *pi = NULL;
 		struct cmsghdr *cm;
@@ -224,8 +222,7 @@ static void serve_udp(struct lsock *l)
 			return;
 		}
 		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-			if (cm->cmsg_level == IPPROTO_IPV6 &&
-			    cm->cmsg_type == IPV6_PKTINFO)
+			if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO)
 				pi = (struct in6_pktinfo *)CMSG_DATA(cm);
 
 		/* Reply with the same control block: source := old dest. */

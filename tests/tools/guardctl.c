@@ -48,10 +48,20 @@ static uint64_t parse_u64(const char *s, bool suffix)
 		usage();
 	if (suffix && *end) {
 		switch (*end++) {
-		case 'k': case 'K': v *= 1000ull; break;
-		case 'm': case 'M': v *= 1000000ull; break;
-		case 'g': case 'G': v *= 1000000000ull; break;
-		default: usage();
+		case 'k':
+		case 'K':
+			v *= 1000ull;
+			break;
+		case 'm':
+		case 'M':
+			v *= 1000000ull;
+			break;
+		case 'g':
+		case 'G':
+			v *= 1000000000ull;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (*end)
@@ -74,10 +84,9 @@ static int fail(const char *what, int err)
 	return 1;
 }
 
-static int set_cg(struct guard *g, const char *dir, uint32_t pod, uint16_t idx,
-		  uint16_t flags)
+static int set_cg(struct guard *g, const char *dir, uint32_t pod, uint16_t idx, uint16_t flags)
 {
-	struct pt_cgroup_val v = { .pod_id = pod, .ctr_index = idx, .flags = flags };
+	struct pt_cgroup_val v = {.pod_id = pod, .ctr_index = idx, .flags = flags};
 	struct stat st;
 	int err;
 
@@ -126,7 +135,7 @@ static int cmd_attach(struct guard *g, char **av)
 
 static int cmd_stats(struct guard *g, uint32_t pod)
 {
-	static const char *const dir[2] = { "egress", "ingress" };
+	static const char *const dir[2] = {"egress", "ingress"};
 	struct pt_pod_stats s;
 	int err = guard_pod_stats(g, pod, &s);
 
@@ -151,11 +160,10 @@ int main(int argc, char **argv)
 	if (argc < 4)
 		usage();
 	cmd = argv[1];
-	if (!strcmp(cmd, "attach") ? argc != 8 :
-	    !strcmp(cmd, "bw")	   ? argc != 6 :
-	    !strcmp(cmd, "stats") || !strcmp(cmd, "reset") || !strcmp(cmd, "detach") ?
-				     argc != 4 :
-				     1)
+	if (!strcmp(cmd, "attach")						       ? argc != 8
+	    : !strcmp(cmd, "bw")						       ? argc != 6
+	    : !strcmp(cmd, "stats") || !strcmp(cmd, "reset") || !strcmp(cmd, "detach") ? argc != 4
+										       : 1)
 		usage();
 	err = guard_open(&g, argv[2]);
 	if (err)

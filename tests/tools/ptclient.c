@@ -43,11 +43,10 @@ static socklen_t target_len;
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: ptclient [--cgroup DIR] [--udp | --udp-connected] "
-		"[-n COUNT]\n"
-		"                [--timeout-ms MS] [--check-peer] "
-		"[--src-check] ADDR PORT\n");
+	fprintf(stderr, "usage: ptclient [--cgroup DIR] [--udp | --udp-connected] "
+			"[-n COUNT]\n"
+			"                [--timeout-ms MS] [--check-peer] "
+			"[--src-check] ADDR PORT\n");
 	exit(2);
 }
 
@@ -86,31 +85,56 @@ static const char *errname(int e)
 	 */
 	case EINPROGRESS:
 	case EAGAIN:
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case ECONNREFUSED: return "ECONNREFUSED";
-	case ECONNRESET: return "ECONNRESET";
-	case ECONNABORTED: return "ECONNABORTED";
-	case EHOSTUNREACH: return "EHOSTUNREACH";
-	case ENETUNREACH: return "ENETUNREACH";
-	case EHOSTDOWN: return "EHOSTDOWN";
-	case ENETDOWN: return "ENETDOWN";
-	case EPERM: return "EPERM";
-	case EACCES: return "EACCES";
-	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-	case EADDRINUSE: return "EADDRINUSE";
-	case EAFNOSUPPORT: return "EAFNOSUPPORT";
-	case EINVAL: return "EINVAL";
-	case ENOENT: return "ENOENT";
-	case EPIPE: return "EPIPE";
-	case EMSGSIZE: return "EMSGSIZE";
-	case ENOBUFS: return "ENOBUFS";
-	case ENOMEM: return "ENOMEM";
-	case EMFILE: return "EMFILE";
-	case ENOTCONN: return "ENOTCONN";
-	case EISCONN: return "EISCONN";
-	case EDESTADDRREQ: return "EDESTADDRREQ";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case EPROTO: return "EPROTO";
+	case ETIMEDOUT:
+		return "ETIMEDOUT";
+	case ECONNREFUSED:
+		return "ECONNREFUSED";
+	case ECONNRESET:
+		return "ECONNRESET";
+	case ECONNABORTED:
+		return "ECONNABORTED";
+	case EHOSTUNREACH:
+		return "EHOSTUNREACH";
+	case ENETUNREACH:
+		return "ENETUNREACH";
+	case EHOSTDOWN:
+		return "EHOSTDOWN";
+	case ENETDOWN:
+		return "ENETDOWN";
+	case EPERM:
+		return "EPERM";
+	case EACCES:
+		return "EACCES";
+	case EADDRNOTAVAIL:
+		return "EADDRNOTAVAIL";
+	case EADDRINUSE:
+		return "EADDRINUSE";
+	case EAFNOSUPPORT:
+		return "EAFNOSUPPORT";
+	case EINVAL:
+		return "EINVAL";
+	case ENOENT:
+		return "ENOENT";
+	case EPIPE:
+		return "EPIPE";
+	case EMSGSIZE:
+		return "EMSGSIZE";
+	case ENOBUFS:
+		return "ENOBUFS";
+	case ENOMEM:
+		return "ENOMEM";
+	case EMFILE:
+		return "EMFILE";
+	case ENOTCONN:
+		return "ENOTCONN";
+	case EISCONN:
+		return "EISCONN";
+	case EDESTADDRREQ:
+		return "EDESTADDRREQ";
+	case EOPNOTSUPP:
+		return "EOPNOTSUPP";
+	case EPROTO:
+		return "EPROTO";
 	default:
 		snprintf(buf, sizeof(buf), "E%d", e);
 		return buf;
@@ -145,15 +169,13 @@ static int same_addr(const struct sockaddr *a, const struct sockaddr *b)
 		const struct sockaddr_in *x = (const void *)a;
 		const struct sockaddr_in *y = (const void *)b;
 
-		return x->sin_port == y->sin_port &&
-		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
 	}
 	if (a->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *x = (const void *)a;
 		const struct sockaddr_in6 *y = (const void *)b;
 
-		return x->sin6_port == y->sin6_port &&
-		       !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
+		return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
 	}
 	return 0;
 }
@@ -200,8 +222,7 @@ static void record_reply(char *buf, ssize_t n)
 	record("ok", buf[0] ? buf : "-");
 }
 
-static void attempt(int type, int udp_connect, int check, int src_check,
-		    const struct timeval *tv)
+static void attempt(int type, int udp_connect, int check, int src_check, const struct timeval *tv)
 {
 	char buf[512], seen[INET6_ADDRSTRLEN + 32] = "";
 	struct sockaddr_storage from;
@@ -250,13 +271,11 @@ static void attempt(int type, int udp_connect, int check, int src_check,
 	if (udp_connect)
 		n = send(fd, "x", 1, 0);
 	else
-		n = sendto(fd, "x", 1, 0, (struct sockaddr *)&target,
-			   target_len);
+		n = sendto(fd, "x", 1, 0, (struct sockaddr *)&target, target_len);
 	if (n < 0)
 		goto err;
 	do
-		n = recvfrom(fd, buf, sizeof(buf) - 1, 0,
-			     (struct sockaddr *)&from, &fl);
+		n = recvfrom(fd, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&from, &fl);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		goto err;
@@ -279,8 +298,7 @@ static void join_cgroup(const char *dir)
 	f = fopen(path, "w");
 	/* fclose() flushes, and that is where the kernel can say no */
 	if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f)) {
-		fprintf(stderr, "ptclient: joining cgroup %s: %s\n", path,
-			strerror(errno));
+		fprintf(stderr, "ptclient: joining cgroup %s: %s\n", path, strerror(errno));
 		exit(1);
 	}
 }
@@ -299,8 +317,7 @@ static long parse_num(const char *s, long min, long max)
 
 static int cmp_outcome(const void *a, const void *b)
 {
-	return strcmp(((const struct outcome *)a)->key,
-		      ((const struct outcome *)b)->key);
+	return strcmp(((const struct outcome *)a)->key, ((const struct outcome *)b)->key);
 }
 
 int main(int argc, char **argv)
@@ -308,8 +325,7 @@ int main(int argc, char **argv)
 	int udp = 0, udp_connect = 0, check = 0, src_check = 0;
 	const char *cgroup = NULL;
 	long count = 1, timeout_ms = 2000, i;
-	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST |
-					      AI_NUMERICSERV };
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
 	struct addrinfo *ai;
 	struct in_addr v4;
 	struct timeval tv;
@@ -351,12 +367,10 @@ int main(int argc, char **argv)
 	 * Plain dotted quads only: getaddrinfo() would also take inet_aton()
 	 * shorthands like "10.1" and send traffic somewhere unintended.
 	 */
-	hints.ai_family = inet_pton(AF_INET, argv[i], &v4) == 1 ? AF_INET :
-								   AF_INET6;
+	hints.ai_family = inet_pton(AF_INET, argv[i], &v4) == 1 ? AF_INET : AF_INET6;
 	ai_err = getaddrinfo(argv[i], argv[i + 1], &hints, &ai);
 	if (ai_err) {
-		fprintf(stderr, "ptclient: bad address %s: %s\n", argv[i],
-			gai_strerror(ai_err));
+		fprintf(stderr, "ptclient: bad address %s: %s\n", argv[i], gai_strerror(ai_err));
 		exit(2);
 	}
 	memcpy(&target, ai->ai_addr, ai->ai_addrlen);

@@ -87,8 +87,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 		cp = cp << 6 | (s[i] & 0x3f);
 	}
 	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
 	return len;
 }
@@ -138,36 +137,32 @@ static void json_key_str(FILE *f, const char *k, const char *s, size_t n)
 static const char *type_name(unsigned int t)
 {
 	static const char *const names[] = {
-		[PT_EV_CONNECT] = "connect",
-		[PT_EV_REJECT] = "reject",
-		[PT_EV_EXEC] = "exec",
-		[PT_EV_EXIT] = "exit",
-		[PT_EV_FORK] = "fork",
-		[PT_EV_OOM] = "oom",
-		[PT_EV_SIGNAL] = "signal",
-		[PT_EV_CGROUP_MKDIR] = "cgroup_mkdir",
-		[PT_EV_CGROUP_RMDIR] = "cgroup_rmdir",
-		[PT_EV_CGROUP_ATTACH] = "cgroup_attach",
+	    [PT_EV_CONNECT] = "connect",
+	    [PT_EV_REJECT] = "reject",
+	    [PT_EV_EXEC] = "exec",
+	    [PT_EV_EXIT] = "exit",
+	    [PT_EV_FORK] = "fork",
+	    [PT_EV_OOM] = "oom",
+	    [PT_EV_SIGNAL] = "signal",
+	    [PT_EV_CGROUP_MKDIR] = "cgroup_mkdir",
+	    [PT_EV_CGROUP_RMDIR] = "cgroup_rmdir",
+	    [PT_EV_CGROUP_ATTACH] = "cgroup_attach",
 	};
 
-	return t < sizeof(names) / sizeof(names[0]) && names[t] ? names[t]
-								 : "unknown";
+	return t < sizeof(names) / sizeof(names[0]) && names[t] ? names[t] : "unknown";
 }
 
 static const char *sig_name(unsigned int s)
 {
 	static const char *const names[32] = {
-		[1] = "SIGHUP",	   [2] = "SIGINT",   [3] = "SIGQUIT",
-		[4] = "SIGILL",	   [5] = "SIGTRAP",  [6] = "SIGABRT",
-		[7] = "SIGBUS",	   [8] = "SIGFPE",   [9] = "SIGKILL",
-		[10] = "SIGUSR1",  [11] = "SIGSEGV", [12] = "SIGUSR2",
-		[13] = "SIGPIPE",  [14] = "SIGALRM", [15] = "SIGTERM",
-		[16] = "SIGSTKFLT", [17] = "SIGCHLD", [18] = "SIGCONT",
-		[19] = "SIGSTOP",  [20] = "SIGTSTP", [21] = "SIGTTIN",
-		[22] = "SIGTTOU",  [23] = "SIGURG",  [24] = "SIGXCPU",
-		[25] = "SIGXFSZ",  [26] = "SIGVTALRM", [27] = "SIGPROF",
-		[28] = "SIGWINCH", [29] = "SIGIO",   [30] = "SIGPWR",
-		[31] = "SIGSYS",
+	    [1] = "SIGHUP",   [2] = "SIGINT",	  [3] = "SIGQUIT",  [4] = "SIGILL",
+	    [5] = "SIGTRAP",  [6] = "SIGABRT",	  [7] = "SIGBUS",   [8] = "SIGFPE",
+	    [9] = "SIGKILL",  [10] = "SIGUSR1",	  [11] = "SIGSEGV", [12] = "SIGUSR2",
+	    [13] = "SIGPIPE", [14] = "SIGALRM",	  [15] = "SIGTERM", [16] = "SIGSTKFLT",
+	    [17] = "SIGCHLD", [18] = "SIGCONT",	  [19] = "SIGSTOP", [20] = "SIGTSTP",
+	    [21] = "SIGTTIN", [22] = "SIGTTOU",	  [23] = "SIGURG",  [24] = "SIGXCPU",
+	    [25] = "SIGXFSZ", [26] = "SIGVTALRM", [27] = "SIGPROF", [28] = "SIGWINCH",
+	    [29] = "SIGIO",   [30] = "SIGPWR",	  [31] = "SIGSYS",
 	};
 
 	return s < 32 && names[s] ? names[s] : "";
@@ -210,19 +205,18 @@ static int print_record(void *ctx, const void *rec, size_t len)
 		n_events++;
 		return 0;
 	}
-	fprintf(f, "{\"type\":\"%s\",\"type_id\":%u,\"size\":%u,\"ts_ns\":%" PRIu64
-		   ",\"pid\":%u,\"cgroup_id\":%" PRIu64,
-		type_name(h->type), h->type, h->size, (uint64_t)h->ts_ns,
-		h->pid, (uint64_t)h->cgroup_id);
+	fprintf(f,
+		"{\"type\":\"%s\",\"type_id\":%u,\"size\":%u,\"ts_ns\":%" PRIu64
+		",\"pid\":%u,\"cgroup_id\":%" PRIu64,
+		type_name(h->type), h->type, h->size, (uint64_t)h->ts_ns, h->pid,
+		(uint64_t)h->cgroup_id);
 	switch (h->type) {
 	case PT_EV_EXEC: {
 		const struct pt_event_exec *x = rec;
 
-		if (len < PT_EXEC_FIXED_SIZE ||
-		    len < PT_EXEC_FIXED_SIZE + (size_t)x->args_len)
+		if (len < PT_EXEC_FIXED_SIZE || len < PT_EXEC_FIXED_SIZE + (size_t)x->args_len)
 			goto bad;
-		fprintf(f, ",\"ppid\":%u,\"uid\":%u,\"argc\":%u", x->ppid,
-			x->uid, x->argc);
+		fprintf(f, ",\"ppid\":%u,\"uid\":%u,\"argc\":%u", x->ppid, x->uid, x->argc);
 		json_key_str(f, "comm", x->comm, sizeof(x->comm));
 		json_key_str(f, "filename", x->filename, sizeof(x->filename));
 		print_args(f, x);
@@ -235,9 +229,9 @@ static int print_record(void *ctx, const void *rec, size_t len)
 
 		if (len < sizeof(*x))
 			goto bad;
-		fprintf(f, ",\"ppid\":%u,\"exit_code\":%d,\"signal\":%u,"
-			   "\"signal_name\":\"%s\",\"lifetime_ns\":%" PRIu64
-			   ",\"lifetime_ms\":%.3f",
+		fprintf(f,
+			",\"ppid\":%u,\"exit_code\":%d,\"signal\":%u,"
+			"\"signal_name\":\"%s\",\"lifetime_ns\":%" PRIu64 ",\"lifetime_ms\":%.3f",
 			x->ppid, x->exit_code, x->signal, sig_name(x->signal),
 			(uint64_t)x->lifetime_ns, x->lifetime_ns / 1e6);
 		json_key_str(f, "comm", x->comm, sizeof(x->comm));
@@ -248,8 +242,7 @@ static int print_record(void *ctx, const void *rec, size_t len)
 
 		if (len < sizeof(*x))
 			goto bad;
-		fprintf(f, ",\"ppid\":%u,\"child_pid\":%u", h->pid,
-			x->child_pid);
+		fprintf(f, ",\"ppid\":%u,\"child_pid\":%u", h->pid, x->child_pid);
 		json_key_str(f, "comm", x->comm, sizeof(x->comm));
 		break;
 	}
@@ -268,12 +261,12 @@ static int print_record(void *ctx, const void *rec, size_t len)
 
 		if (len < sizeof(*x))
 			goto bad;
-		fprintf(f, ",\"signal\":%u,\"signal_name\":\"%s\","
-			   "\"sender_pid\":%u,\"result\":%d",
+		fprintf(f,
+			",\"signal\":%u,\"signal_name\":\"%s\","
+			"\"sender_pid\":%u,\"result\":%d",
 			x->sig, sig_name(x->sig), x->sender_pid, x->result);
 		json_key_str(f, "comm", x->comm, sizeof(x->comm));
-		json_key_str(f, "sender_comm", x->sender_comm,
-			     sizeof(x->sender_comm));
+		json_key_str(f, "sender_comm", x->sender_comm, sizeof(x->sender_comm));
 		break;
 	}
 	case PT_EV_CGROUP_MKDIR:
@@ -293,11 +286,10 @@ static int print_record(void *ctx, const void *rec, size_t len)
 
 		if (len < sizeof(*x))
 			goto bad;
-		fprintf(f, ",\"svc_id\":%u,\"backend_id\":%u", x->svc_id,
-			x->backend_id);
+		fprintf(f, ",\"svc_id\":%u,\"backend_id\":%u", x->svc_id, x->backend_id);
 		print_addr(f, x->addr, x->family);
-		fprintf(f, ",\"port\":%u,\"family\":%u,\"proto\":%u",
-			ntohs(x->port), x->family, x->proto);
+		fprintf(f, ",\"port\":%u,\"family\":%u,\"proto\":%u", ntohs(x->port), x->family,
+			x->proto);
 		break;
 	}
 	default:
@@ -324,25 +316,23 @@ static uint64_t dir_id(const char *path)
 static int register_cg(const char *path, bool pod)
 {
 	struct pt_cgroup_val v = {
-		.pod_id = 0,
-		.ctr_index = pod ? 0 : (uint16_t)(n_cg - 1),
-		.flags = pod ? PT_CG_POD : PT_CG_CONTAINER,
+	    .pod_id = 0,
+	    .ctr_index = pod ? 0 : (uint16_t)(n_cg - 1),
+	    .flags = pod ? PT_CG_POD : PT_CG_CONTAINER,
 	};
 	uint64_t id = dir_id(path);
 
 	if (!id || n_cg >= MAX_CG)
 		return -1;
 	if (bpf_map_update_elem(cgroup_fd, &id, &v, BPF_ANY)) {
-		fprintf(stderr, "tracectl: pt_cgroup %s: %s\n", path,
-			strerror(errno));
+		fprintf(stderr, "tracectl: pt_cgroup %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	cg_ids[n_cg++] = id;
 	return 0;
 }
 
-static int walk_cb(const char *path, const struct stat *st, int flag,
-		   struct FTW *ftw)
+static int walk_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	if (flag != FTW_D || ftw->level == 0)
@@ -362,7 +352,7 @@ int main(int argc, char **argv)
 	const char *bpffs, *cgdir, *roots = NULL, *until = NULL;
 	double seconds = -1;
 	uint64_t root_id = 0, deadline = 0;
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = {.events = EPOLLIN};
 	struct trace t;
 	char path[600];
 	int err, ep = -1, rc = 1;
@@ -400,10 +390,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tracectl: %s: %s\n", path, strerror(errno));
 		goto out;
 	}
-	if (register_cg(cgdir, true) ||
-	    nftw(cgdir, walk_cb, 16, FTW_PHYS | FTW_MOUNT)) {
-		fprintf(stderr, "tracectl: cannot register the cgroups of %s\n",
-			cgdir);
+	if (register_cg(cgdir, true) || nftw(cgdir, walk_cb, 16, FTW_PHYS | FTW_MOUNT)) {
+		fprintf(stderr, "tracectl: cannot register the cgroups of %s\n", cgdir);
 		goto out;
 	}
 	if (roots) {
@@ -438,8 +426,7 @@ int main(int argc, char **argv)
 			break;
 		n = epoll_wait(ep, &out, 1, timeout);
 		if (n < 0 && errno != EINTR) {
-			fprintf(stderr, "tracectl: epoll_wait: %s\n",
-				strerror(errno));
+			fprintf(stderr, "tracectl: epoll_wait: %s\n", strerror(errno));
 			goto out;
 		}
 		if (trace_poll(&t, print_record, stdout) < 0)
@@ -450,8 +437,7 @@ int main(int argc, char **argv)
 out:
 	/* The last records, then the totals. */
 	trace_poll(&t, print_record, stdout);
-	printf("{\"lost\": %" PRIu64 ", \"missed\": %" PRIu64
-	       ", \"events\": %" PRIu64 "}\n",
+	printf("{\"lost\": %" PRIu64 ", \"missed\": %" PRIu64 ", \"events\": %" PRIu64 "}\n",
 	       trace_lost(&t), trace_missed(&t), n_events);
 	fflush(stdout);
 	if (root_id)

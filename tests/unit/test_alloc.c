@@ -25,8 +25,7 @@ static json_t *yobj_at(const char *yaml, const char *file, int line)
 	char err[256] = "";
 	json_t *arr = json_array(), *o;
 
-	if (doc_decode(yaml, strlen(yaml), arr, err, sizeof(err)) ||
-	    json_array_size(arr) != 1) {
+	if (doc_decode(yaml, strlen(yaml), arr, err, sizeof(err)) || json_array_size(arr) != 1) {
 		print_error("bad fixture: %s\n", err);
 		_fail(file, line);
 	}
@@ -54,27 +53,27 @@ static const char *sget(json_t *o, const char *k)
 
 static const char *ips_str(json_t *o, char *buf, size_t len)
 {
-	char *d = json_dumps(json_object_get(spec(o), "clusterIPs"), JSON_COMPACT | JSON_ENCODE_ANY);
+	char *d =
+	    json_dumps(json_object_get(spec(o), "clusterIPs"), JSON_COMPACT | JSON_ENCODE_ANY);
 	snprintf(buf, len, "%s", d ? d : "(missing)");
 	free(d);
 	return buf;
 }
 
-#define assert_ips(o, want)                                                    \
-	do {                                                                   \
-		char b_[256];                                                  \
-		assert_string_equal(ips_str((o), b_, sizeof(b_)), (want));     \
+#define assert_ips(o, want)                                                                        \
+	do {                                                                                       \
+		char b_[256];                                                                      \
+		assert_string_equal(ips_str((o), b_, sizeof(b_)), (want));                         \
 	} while (0)
 
 static const char WEB[] =
-	"apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\n"
-	"spec:\n  selector: {app: web}\n  ports:\n  - {name: http, port: 80}\n";
+    "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\n"
+    "spec:\n  selector: {app: web}\n  ports:\n  - {name: http, port: 80}\n";
 
-static const char NP[] =
-	"apiVersion: v1\nkind: Service\nmetadata: {name: np, namespace: default}\n"
-	"spec:\n  type: NodePort\n  selector: {app: np}\n  ports:\n"
-	"  - {name: http, port: 80, targetPort: 8080}\n"
-	"  - {name: dns, port: 53, protocol: UDP}\n";
+static const char NP[] = "apiVersion: v1\nkind: Service\nmetadata: {name: np, namespace: default}\n"
+			 "spec:\n  type: NodePort\n  selector: {app: np}\n  ports:\n"
+			 "  - {name: http, port: 80, targetPort: 8080}\n"
+			 "  - {name: dns, port: 53, protocol: UDP}\n";
 
 /* ---- a recording fake allocator ---- */
 struct claim {
@@ -179,17 +178,16 @@ static void fake_init(struct fake *f, const char *v4, const char *v6)
 static struct svc_alloc fake_ops(struct fake *f)
 {
 	return (struct svc_alloc){
-		.ctx = f,
-		.ip = f_ip,
-		.node_port = f_port,
-		.claim_ip = f_claim_ip,
-		.claim_port = f_claim_port,
+	    .ctx = f,
+	    .ip = f_ip,
+	    .node_port = f_port,
+	    .claim_ip = f_claim_ip,
+	    .claim_port = f_claim_port,
 	};
 }
 
 /* svc_default: 0, or -1 with the joined message in msg */
-static int run_default(json_t *o, json_t *prev, const struct svc_alloc *a,
-		       char *msg, size_t len)
+static int run_default(json_t *o, json_t *prev, const struct svc_alloc *a, char *msg, size_t len)
 {
 	struct errs e = {0};
 	int rc = svc_default(o, prev, a, &e);
@@ -228,8 +226,9 @@ static void test_defaults(void **state)
 	assert_string_equal(sget(port_n(o, 2), "targetPort"), "http");
 	assert_int_equal(json_integer_value(json_object_get(port_n(o, 3), "targetPort")), 9090);
 	/* ClientIP gets the default timeout */
-	json_t *to = json_object_get(json_object_get(json_object_get(spec(o), "sessionAffinityConfig"),
-						     "clientIP"), "timeoutSeconds");
+	json_t *to = json_object_get(
+	    json_object_get(json_object_get(spec(o), "sessionAffinityConfig"), "clientIP"),
+	    "timeoutSeconds");
 	assert_true(json_is_integer(to));
 	assert_int_equal(json_integer_value(to), 10800);
 	/* ClusterIP: no node ports */
@@ -253,8 +252,9 @@ static void test_defaults(void **state)
 		 "  sessionAffinityConfig: {clientIP: {timeoutSeconds: 60}}\n"
 		 "  ports: [{port: 80}]\n");
 	assert_int_equal(run_default(o, NULL, &a, msg, sizeof(msg)), 0);
-	to = json_object_get(json_object_get(json_object_get(spec(o), "sessionAffinityConfig"),
-					     "clientIP"), "timeoutSeconds");
+	to = json_object_get(
+	    json_object_get(json_object_get(spec(o), "sessionAffinityConfig"), "clientIP"),
+	    "timeoutSeconds");
 	assert_int_equal(json_integer_value(to), 60);
 	json_decref(o);
 }
@@ -275,8 +275,8 @@ static void test_cluster_ip_allocated(void **state)
 	assert_int_equal(f.fam_req[0], 0); /* the first configured family */
 	assert_string_equal(sget(spec(o), "clusterIP"), "10.96.0.7");
 	assert_ips(o, "[\"10.96.0.7\"]");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(spec(o), "ipFamilies"), 0)),
-			    "IPv4");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(spec(o), "ipFamilies"), 0)), "IPv4");
 	assert_int_equal(json_array_size(json_object_get(spec(o), "ipFamilies")), 1);
 	assert_string_equal(sget(spec(o), "ipFamilyPolicy"), "SingleStack");
 	/* the allocation is owned by ns/name */
@@ -388,8 +388,10 @@ static void test_kept_from_prev(void **state)
 	prev = yobj(NP);
 	assert_int_equal(run_default(prev, NULL, &a, msg, sizeof(msg)), 0);
 	assert_string_equal(sget(spec(prev), "clusterIP"), "10.96.0.1");
-	uint16_t np_http = (uint16_t)json_integer_value(json_object_get(port_n(prev, 0), "nodePort"));
-	uint16_t np_dns = (uint16_t)json_integer_value(json_object_get(port_n(prev, 1), "nodePort"));
+	uint16_t np_http =
+	    (uint16_t)json_integer_value(json_object_get(port_n(prev, 0), "nodePort"));
+	uint16_t np_dns =
+	    (uint16_t)json_integer_value(json_object_get(port_n(prev, 1), "nodePort"));
 	assert_in_range(np_http, 30000, 32767);
 	assert_in_range(np_dns, 30000, 32767);
 	assert_int_not_equal(np_http, np_dns);
@@ -497,8 +499,10 @@ static void test_dual_stack(void **state)
 	assert_string_equal(sget(spec(o), "clusterIP"), json_string_value(json_array_get(cips, 0)));
 	json_t *fams = json_object_get(spec(o), "ipFamilies");
 	assert_int_equal(json_array_size(fams), 2);
-	assert_string_equal(json_string_value(json_array_get(fams, 0)), x.family == 4 ? "IPv4" : "IPv6");
-	assert_string_equal(json_string_value(json_array_get(fams, 1)), y.family == 4 ? "IPv4" : "IPv6");
+	assert_string_equal(json_string_value(json_array_get(fams, 0)),
+			    x.family == 4 ? "IPv4" : "IPv6");
+	assert_string_equal(json_string_value(json_array_get(fams, 1)),
+			    y.family == 4 ? "IPv4" : "IPv6");
 	assert_string_equal(sget(spec(o), "ipFamilyPolicy"), "RequireDualStack");
 	json_decref(o);
 
@@ -557,7 +561,8 @@ static void alloc_destroy(struct alloc *a)
 	for (int i = 0; i < a->n; i++)
 		idpool_free(&a->ip[i]);
 	idpool_free(&a->ports);
-	hmap_foreach(&a->owner, e, t) free(e->val);
+	hmap_foreach (&a->owner, e, t)
+		free(e->val);
 	hmap_free(&a->owner);
 }
 
@@ -896,9 +901,9 @@ static void test_ip_parse_str(void **state)
 	assert_int_equal(ip_parse("::ffff:10.0.0.1", &ip), 0);
 	assert_int_equal(ip.family, 6);
 
-	static const char *const bad[] = {"", "10.96.0", "10.96.0.256", "1.2.3.4.5",
-					  "10.96.0.1/32", " 10.96.0.1", "fd00::g", "fd00:::1",
-					  "None", "localhost"};
+	static const char *const bad[] = {
+	    "",		  "10.96.0", "10.96.0.256", "1.2.3.4.5", "10.96.0.1/32",
+	    " 10.96.0.1", "fd00::g", "fd00:::1",    "None",	 "localhost"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (!ip_parse(bad[i], &ip))
 			fail_msg("ip_parse(\"%s\") accepted", bad[i]);
@@ -937,9 +942,9 @@ static void test_cidr(void **state)
 		const char *ip;
 		bool in;
 	} cases[] = {
-		{"10.96.0.0", true},      {"10.96.0.1", true},     {"10.111.255.255", true},
-		{"10.112.0.0", false},    {"10.95.255.255", false}, {"11.96.0.1", false},
-		{"fd00:10:96::1", false}, {"::ffff:10.96.0.1", false},
+	    {"10.96.0.0", true},      {"10.96.0.1", true},	   {"10.111.255.255", true},
+	    {"10.112.0.0", false},    {"10.95.255.255", false},	   {"11.96.0.1", false},
+	    {"fd00:10:96::1", false}, {"::ffff:10.96.0.1", false},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		assert_int_equal(ip_parse(cases[i].ip, &ip), 0);
@@ -979,8 +984,9 @@ static void test_cidr(void **state)
 
 	assert_int_equal(cidr_parse(NULL, &c), -1);
 	/* "10.0.0.0/" must not read as /0 (all of IPv4) */
-	static const char *const bad[] = {"10.0.0.0", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/1x",
-					  "fd00::/129", "banana/8", "", "10.0.0.0/", "fd00::/"};
+	static const char *const bad[] = {
+	    "10.0.0.0", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/1x", "fd00::/129", "banana/8",
+	    "",		"10.0.0.0/",   "fd00::/"};
 	int nbad = 0;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (!cidr_parse(bad[i], &c)) {
@@ -1028,27 +1034,27 @@ static void test_cidr_nth_offset(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_cluster_ip_allocated),
-		cmocka_unit_test(test_requested_cluster_ip),
-		cmocka_unit_test(test_headless_not_allocated),
-		cmocka_unit_test(test_kept_from_prev),
-		cmocka_unit_test(test_node_port_allocation),
-		cmocka_unit_test(test_dual_stack),
-		cmocka_unit_test(test_real_alloc_basic),
-		cmocka_unit_test(test_real_alloc_no_immediate_reuse),
-		cmocka_unit_test(test_real_alloc_update_and_ports),
-		cmocka_unit_test(test_require_dual_stack_single_cidr),
-		cmocka_unit_test(test_real_alloc_tiny_cidr),
-		cmocka_unit_test(test_real_alloc_v6_large_cidr),
-		cmocka_unit_test(test_idpool_get_put),
-		cmocka_unit_test(test_idpool_take),
-		cmocka_unit_test(test_idpool_cursor),
-		cmocka_unit_test(test_idpool_large),
-		cmocka_unit_test(test_ip_parse_str),
-		cmocka_unit_test(test_ip_cmp),
-		cmocka_unit_test(test_cidr),
-		cmocka_unit_test(test_cidr_nth_offset),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_cluster_ip_allocated),
+	    cmocka_unit_test(test_requested_cluster_ip),
+	    cmocka_unit_test(test_headless_not_allocated),
+	    cmocka_unit_test(test_kept_from_prev),
+	    cmocka_unit_test(test_node_port_allocation),
+	    cmocka_unit_test(test_dual_stack),
+	    cmocka_unit_test(test_real_alloc_basic),
+	    cmocka_unit_test(test_real_alloc_no_immediate_reuse),
+	    cmocka_unit_test(test_real_alloc_update_and_ports),
+	    cmocka_unit_test(test_require_dual_stack_single_cidr),
+	    cmocka_unit_test(test_real_alloc_tiny_cidr),
+	    cmocka_unit_test(test_real_alloc_v6_large_cidr),
+	    cmocka_unit_test(test_idpool_get_put),
+	    cmocka_unit_test(test_idpool_take),
+	    cmocka_unit_test(test_idpool_cursor),
+	    cmocka_unit_test(test_idpool_large),
+	    cmocka_unit_test(test_ip_parse_str),
+	    cmocka_unit_test(test_ip_cmp),
+	    cmocka_unit_test(test_cidr),
+	    cmocka_unit_test(test_cidr_nth_offset),
 	};
 
 	return cmocka_run_group_tests_name("alloc", tests, NULL, NULL);

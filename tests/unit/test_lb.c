@@ -188,8 +188,8 @@ static int f_del(void *ctx, enum lb_map m, const void *key)
 	return k_del(f->st, m, key);
 }
 
-static int f_walk(void *ctx, enum lb_map m,
-		  void (*cb)(void *arg, const void *key, const void *val), void *arg)
+static int f_walk(void *ctx, enum lb_map m, void (*cb)(void *arg, const void *key, const void *val),
+		  void *arg)
 {
 	struct fake *f = ctx;
 
@@ -302,7 +302,8 @@ static uint32_t op_svc(const struct op *o)
 	}
 }
 
-static const char *const map_names[] = {"frontend", "svc", "slot", "backend", "svc_stats", "be_stats"};
+static const char *const map_names[] = {"frontend", "svc",	 "slot",
+					"backend",  "svc_stats", "be_stats"};
 
 static void dump_op(const struct op *o, size_t i, char *buf, size_t len)
 {
@@ -314,7 +315,8 @@ static void dump_op(const struct op *o, size_t i, char *buf, size_t len)
 			 o->kind == OP_UPD ? op_u32(o, 1) : 0);
 	} else if (o->map == LBM_SVC && o->kind == OP_UPD) {
 		const struct pt_svc *v = (const void *)o->val;
-		snprintf(extra, sizeof(extra), "svc %u count %u flags %#x", op_u32(o, 0), v->count, v->flags);
+		snprintf(extra, sizeof(extra), "svc %u count %u flags %#x", op_u32(o, 0), v->count,
+			 v->flags);
 	} else if (o->map == LBM_FRONTEND) {
 		const struct pt_frontend_key *k = (const void *)o->key;
 		snprintf(extra, sizeof(extra), "port %u kind %u", ntohs(k->port),
@@ -343,18 +345,20 @@ static const char *state_bad(struct kstate *s, char *why, size_t len)
 				const uint32_t *be_id = k_get(s, LBM_SLOT, &sk);
 				const struct pt_backend *be;
 				if (!be_id) {
-					snprintf(why, len, "svc %u count %u: slot %u missing", id, sv->count, slot);
+					snprintf(why, len, "svc %u count %u: slot %u missing", id,
+						 sv->count, slot);
 					return why;
 				}
 				be = k_get(s, LBM_BACKEND, be_id);
 				if (!be) {
-					snprintf(why, len, "svc %u count %u: slot %u -> backend %u missing",
+					snprintf(why, len,
+						 "svc %u count %u: slot %u -> backend %u missing",
 						 id, sv->count, slot, *be_id);
 					return why;
 				}
 				if (be->svc_id != id) {
-					snprintf(why, len, "svc %u slot %u -> backend %u of svc %u", id,
-						 slot, *be_id, be->svc_id);
+					snprintf(why, len, "svc %u slot %u -> backend %u of svc %u",
+						 id, slot, *be_id, be->svc_id);
 					return why;
 				}
 			}
@@ -362,9 +366,11 @@ static const char *state_bad(struct kstate *s, char *why, size_t len)
 			const struct pt_frontend_val *fv = (const void *)e->val;
 			const struct pt_svc *sv = k_get(s, LBM_SVC, &fv->svc_id);
 			if (!sv || !(sv->flags & PT_SVC_USED)) {
-				snprintf(why, len, "frontend port %u -> svc %u not in use",
-					 ntohs(((const struct pt_frontend_key *)(const void *)e->key)->port),
-					 fv->svc_id);
+				snprintf(
+				    why, len, "frontend port %u -> svc %u not in use",
+				    ntohs(((const struct pt_frontend_key *)(const void *)e->key)
+					      ->port),
+				    fv->svc_id);
 				return why;
 			}
 		}
@@ -507,7 +513,8 @@ static void check_layout_at(struct lb_want *w, const char *file, int line)
 		ids[i] = *id;
 		for (int j = 0; j < i; j++)
 			if (ids[j] == ids[i]) {
-				print_error("%s: slots %d and %d share backend %u\n", w->key, j + 1, i + 1, ids[i]);
+				print_error("%s: slots %d and %d share backend %u\n", w->key, j + 1,
+					    i + 1, ids[i]);
 				_fail(file, line);
 			}
 		be = k_get(F.st, LBM_BACKEND, id);
@@ -519,7 +526,8 @@ static void check_layout_at(struct lb_want *w, const char *file, int line)
 		if (memcmp(be->addr, w->be[i].addr.a, sizeof(be->addr)) ||
 		    be->port != htons(w->be[i].port) || be->family != w->be[i].addr.family ||
 		    be->svc_id != r->svc_id || be->flags != (uint8_t)w->be[i].terminating) {
-			print_error("%s: slot %d backend %u is not want.be[%d]\n", w->key, i + 1, *id, i);
+			print_error("%s: slot %d backend %u is not want.be[%d]\n", w->key, i + 1,
+				    *id, i);
 			_fail(file, line);
 		}
 		/* the record agrees with the kernel */
@@ -537,7 +545,8 @@ static void check_layout_at(struct lb_want *w, const char *file, int line)
 				_fail(file, line);
 			}
 		}
-		if (e->map == LBM_BACKEND && ((const struct pt_backend *)(const void *)e->val)->svc_id == r->svc_id) {
+		if (e->map == LBM_BACKEND &&
+		    ((const struct pt_backend *)(const void *)e->val)->svc_id == r->svc_id) {
 			uint32_t id;
 			bool found = false;
 			memcpy(&id, e->key, sizeof(id));
@@ -586,7 +595,8 @@ static struct mark sync_ok_at(const char *owner, struct wb **bs, int n, const ch
 		check_layout_at(&bs[i]->w, file, line);
 	return m;
 }
-#define sync_ok(owner, n, ...) sync_ok_at((owner), (struct wb *[]){__VA_ARGS__}, (n), __FILE__, __LINE__)
+#define sync_ok(owner, n, ...)                                                                     \
+	sync_ok_at((owner), (struct wb *[]){__VA_ARGS__}, (n), __FILE__, __LINE__)
 
 static uint32_t svc_of(struct wb *b)
 {
@@ -640,7 +650,8 @@ static void test_create_layout_and_order(void **state)
 	assert_true(find_op(&m, LBM_SVC_STATS, OP_UPD, s, false) < svc_w);
 	/* nothing deleted on a fresh create */
 	assert_int_equal(count_ops(&m, LBM_SLOT, OP_DEL) + count_ops(&m, LBM_BACKEND, OP_DEL) +
-				 count_ops(&m, LBM_FRONTEND, OP_DEL), 0);
+			     count_ops(&m, LBM_FRONTEND, OP_DEL),
+			 0);
 	unmark(&m);
 }
 
@@ -731,7 +742,8 @@ static void test_shrink_to_zero_and_back(void **state)
 	assert_int_equal(k_count(F.st, LBM_SLOT), 0);
 	assert_int_equal(k_count(F.st, LBM_BACKEND), 0);
 	assert_int_equal(k_count(F.st, LBM_FRONTEND), 1);
-	assert_true(find_op(&m, LBM_SVC, OP_UPD, s, false) < find_op(&m, LBM_SLOT, OP_DEL, s, false));
+	assert_true(find_op(&m, LBM_SVC, OP_UPD, s, false) <
+		    find_op(&m, LBM_SLOT, OP_DEL, s, false));
 	unmark(&m);
 
 	mkwant(&a, "default/web/80/TCP/v4", "10.96.0.10", 80, 0, "10.0.0.7:8080 10.0.0.8:8080");
@@ -905,7 +917,7 @@ static void expect_refused(const char *owner, struct wb **bs, int n, const char 
 	}
 	unmark(&m);
 }
-#define refused(owner, needle, n, ...) \
+#define refused(owner, needle, n, ...)                                                             \
 	expect_refused((owner), (struct wb *[]){__VA_ARGS__}, (n), (needle), __FILE__, __LINE__)
 
 static void reinit(uint32_t max_svc, uint32_t max_be, uint32_t max_fe)
@@ -1201,24 +1213,24 @@ static void test_adopt_terminating_flag(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_create_layout_and_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_grow_keeps_ids, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shrink_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shrink_to_zero_and_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_replace_all_and_terminating, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resync_is_minimal, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_affinity_flags, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remove_service, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remove_one_port_of_owner, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_capacity_backends, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_capacity_services_and_frontends, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_frontend_conflict, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_node_port_moves_to_new_port, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_node_port_swap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_update_failure_keeps_old, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_adopt_and_gc, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_adopt_then_shrink, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_adopt_terminating_flag, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_create_layout_and_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_grow_keeps_ids, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shrink_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shrink_to_zero_and_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_replace_all_and_terminating, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resync_is_minimal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_affinity_flags, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_remove_service, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_remove_one_port_of_owner, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_capacity_backends, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_capacity_services_and_frontends, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_frontend_conflict, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_node_port_moves_to_new_port, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_node_port_swap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_update_failure_keeps_old, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_adopt_and_gc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_adopt_then_shrink, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_adopt_terminating_flag, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("lb", tests, NULL, NULL);

@@ -6,13 +6,12 @@
  *   FX_SVC_CIP_YAML  kubectl create service clusterip web --tcp=80:8080 --dry-run=client -o yaml
  *   FX_SVC_CIP_JSON  kubectl create service clusterip web --tcp=80:8080 --dry-run=client -o json
  *   FX_SVC_NP_YAML   kubectl create service nodeport np --tcp=80:8080 --dry-run=client -o yaml
- *   FX_MULTI_YAML    kubectl create service clusterip multi --tcp=80:8080 --tcp=443:8443 --dry-run=client -o yaml
- *   FX_CONCAT_JSON   kubectl label --local -f web.yaml -f np.yaml tier=fe -o json
- *                    (two objects printed back to back, no separator)
- * FX_LIST_YAML / FX_LIST_JSON have the shape of `kubectl get svc,endpointslices
- * -o yaml|json` against a cluster (kind: List, managedFields, resourceVersion,
- * uid, status); kubectl accepts them (`kubectl label --local -f FILE x=y -o
- * name` lists both items).
+ *   FX_MULTI_YAML    kubectl create service clusterip multi --tcp=80:8080 --tcp=443:8443
+ * --dry-run=client -o yaml FX_CONCAT_JSON   kubectl label --local -f web.yaml -f np.yaml tier=fe -o
+ * json (two objects printed back to back, no separator) FX_LIST_YAML / FX_LIST_JSON have the shape
+ * of `kubectl get svc,endpointslices -o yaml|json` against a cluster (kind: List, managedFields,
+ * resourceVersion, uid, status); kubectl accepts them (`kubectl label --local -f FILE x=y -o name`
+ * lists both items).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,383 +23,369 @@
 #include <cmocka.h>
 #include "docio.h"
 
-#define assert_contains(hay, needle)                                           \
-	do {                                                                   \
-		const char *h_ = (hay), *n_ = (needle);                        \
-		if (!h_ || !strstr(h_, n_))                                    \
-			fail_msg("\"%s\" does not contain \"%s\"",             \
-				 h_ ? h_ : "(null)", n_);                      \
+#define assert_contains(hay, needle)                                                               \
+	do {                                                                                       \
+		const char *h_ = (hay), *n_ = (needle);                                            \
+		if (!h_ || !strstr(h_, n_))                                                        \
+			fail_msg("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", n_);        \
 	} while (0)
 
 /* svc_cip.yaml */
-static const char FX_SVC_CIP_YAML[] =
-	"apiVersion: v1\n"
-	"kind: Service\n"
-	"metadata:\n"
-	"  creationTimestamp: null\n"
-	"  labels:\n"
-	"    app: web\n"
-	"  name: web\n"
-	"spec:\n"
-	"  ports:\n"
-	"  - name: 80-8080\n"
-	"    port: 80\n"
-	"    protocol: TCP\n"
-	"    targetPort: 8080\n"
-	"  selector:\n"
-	"    app: web\n"
-	"  type: ClusterIP\n"
-	"status:\n"
-	"  loadBalancer: {}\n"
-;
+static const char FX_SVC_CIP_YAML[] = "apiVersion: v1\n"
+				      "kind: Service\n"
+				      "metadata:\n"
+				      "  creationTimestamp: null\n"
+				      "  labels:\n"
+				      "    app: web\n"
+				      "  name: web\n"
+				      "spec:\n"
+				      "  ports:\n"
+				      "  - name: 80-8080\n"
+				      "    port: 80\n"
+				      "    protocol: TCP\n"
+				      "    targetPort: 8080\n"
+				      "  selector:\n"
+				      "    app: web\n"
+				      "  type: ClusterIP\n"
+				      "status:\n"
+				      "  loadBalancer: {}\n";
 
 /* svc_cip.json */
-static const char FX_SVC_CIP_JSON[] =
-	"{\n"
-	"    \"kind\": \"Service\",\n"
-	"    \"apiVersion\": \"v1\",\n"
-	"    \"metadata\": {\n"
-	"        \"name\": \"web\",\n"
-	"        \"creationTimestamp\": null,\n"
-	"        \"labels\": {\n"
-	"            \"app\": \"web\"\n"
-	"        }\n"
-	"    },\n"
-	"    \"spec\": {\n"
-	"        \"ports\": [\n"
-	"            {\n"
-	"                \"name\": \"80-8080\",\n"
-	"                \"protocol\": \"TCP\",\n"
-	"                \"port\": 80,\n"
-	"                \"targetPort\": 8080\n"
-	"            }\n"
-	"        ],\n"
-	"        \"selector\": {\n"
-	"            \"app\": \"web\"\n"
-	"        },\n"
-	"        \"type\": \"ClusterIP\"\n"
-	"    },\n"
-	"    \"status\": {\n"
-	"        \"loadBalancer\": {}\n"
-	"    }\n"
-	"}\n"
-;
+static const char FX_SVC_CIP_JSON[] = "{\n"
+				      "    \"kind\": \"Service\",\n"
+				      "    \"apiVersion\": \"v1\",\n"
+				      "    \"metadata\": {\n"
+				      "        \"name\": \"web\",\n"
+				      "        \"creationTimestamp\": null,\n"
+				      "        \"labels\": {\n"
+				      "            \"app\": \"web\"\n"
+				      "        }\n"
+				      "    },\n"
+				      "    \"spec\": {\n"
+				      "        \"ports\": [\n"
+				      "            {\n"
+				      "                \"name\": \"80-8080\",\n"
+				      "                \"protocol\": \"TCP\",\n"
+				      "                \"port\": 80,\n"
+				      "                \"targetPort\": 8080\n"
+				      "            }\n"
+				      "        ],\n"
+				      "        \"selector\": {\n"
+				      "            \"app\": \"web\"\n"
+				      "        },\n"
+				      "        \"type\": \"ClusterIP\"\n"
+				      "    },\n"
+				      "    \"status\": {\n"
+				      "        \"loadBalancer\": {}\n"
+				      "    }\n"
+				      "}\n";
 
 /* svc_np.yaml */
-static const char FX_SVC_NP_YAML[] =
-	"apiVersion: v1\n"
-	"kind: Service\n"
-	"metadata:\n"
-	"  creationTimestamp: null\n"
-	"  labels:\n"
-	"    app: np\n"
-	"  name: np\n"
-	"spec:\n"
-	"  ports:\n"
-	"  - name: 80-8080\n"
-	"    port: 80\n"
-	"    protocol: TCP\n"
-	"    targetPort: 8080\n"
-	"  selector:\n"
-	"    app: np\n"
-	"  type: NodePort\n"
-	"status:\n"
-	"  loadBalancer: {}\n"
-;
+static const char FX_SVC_NP_YAML[] = "apiVersion: v1\n"
+				     "kind: Service\n"
+				     "metadata:\n"
+				     "  creationTimestamp: null\n"
+				     "  labels:\n"
+				     "    app: np\n"
+				     "  name: np\n"
+				     "spec:\n"
+				     "  ports:\n"
+				     "  - name: 80-8080\n"
+				     "    port: 80\n"
+				     "    protocol: TCP\n"
+				     "    targetPort: 8080\n"
+				     "  selector:\n"
+				     "    app: np\n"
+				     "  type: NodePort\n"
+				     "status:\n"
+				     "  loadBalancer: {}\n";
 
 /* concat.json */
-static const char FX_CONCAT_JSON[] =
-	"{\n"
-	"    \"apiVersion\": \"v1\",\n"
-	"    \"kind\": \"Service\",\n"
-	"    \"metadata\": {\n"
-	"        \"creationTimestamp\": null,\n"
-	"        \"labels\": {\n"
-	"            \"app\": \"web\",\n"
-	"            \"tier\": \"fe\"\n"
-	"        },\n"
-	"        \"name\": \"web\"\n"
-	"    },\n"
-	"    \"spec\": {\n"
-	"        \"ports\": [\n"
-	"            {\n"
-	"                \"name\": \"80-8080\",\n"
-	"                \"port\": 80,\n"
-	"                \"protocol\": \"TCP\",\n"
-	"                \"targetPort\": 8080\n"
-	"            }\n"
-	"        ],\n"
-	"        \"selector\": {\n"
-	"            \"app\": \"web\"\n"
-	"        },\n"
-	"        \"type\": \"ClusterIP\"\n"
-	"    },\n"
-	"    \"status\": {\n"
-	"        \"loadBalancer\": {}\n"
-	"    }\n"
-	"}\n"
-	"{\n"
-	"    \"apiVersion\": \"v1\",\n"
-	"    \"kind\": \"Service\",\n"
-	"    \"metadata\": {\n"
-	"        \"creationTimestamp\": null,\n"
-	"        \"labels\": {\n"
-	"            \"app\": \"np\",\n"
-	"            \"tier\": \"fe\"\n"
-	"        },\n"
-	"        \"name\": \"np\"\n"
-	"    },\n"
-	"    \"spec\": {\n"
-	"        \"ports\": [\n"
-	"            {\n"
-	"                \"name\": \"80-8080\",\n"
-	"                \"port\": 80,\n"
-	"                \"protocol\": \"TCP\",\n"
-	"                \"targetPort\": 8080\n"
-	"            }\n"
-	"        ],\n"
-	"        \"selector\": {\n"
-	"            \"app\": \"np\"\n"
-	"        },\n"
-	"        \"type\": \"NodePort\"\n"
-	"    },\n"
-	"    \"status\": {\n"
-	"        \"loadBalancer\": {}\n"
-	"    }\n"
-	"}\n"
-;
+static const char FX_CONCAT_JSON[] = "{\n"
+				     "    \"apiVersion\": \"v1\",\n"
+				     "    \"kind\": \"Service\",\n"
+				     "    \"metadata\": {\n"
+				     "        \"creationTimestamp\": null,\n"
+				     "        \"labels\": {\n"
+				     "            \"app\": \"web\",\n"
+				     "            \"tier\": \"fe\"\n"
+				     "        },\n"
+				     "        \"name\": \"web\"\n"
+				     "    },\n"
+				     "    \"spec\": {\n"
+				     "        \"ports\": [\n"
+				     "            {\n"
+				     "                \"name\": \"80-8080\",\n"
+				     "                \"port\": 80,\n"
+				     "                \"protocol\": \"TCP\",\n"
+				     "                \"targetPort\": 8080\n"
+				     "            }\n"
+				     "        ],\n"
+				     "        \"selector\": {\n"
+				     "            \"app\": \"web\"\n"
+				     "        },\n"
+				     "        \"type\": \"ClusterIP\"\n"
+				     "    },\n"
+				     "    \"status\": {\n"
+				     "        \"loadBalancer\": {}\n"
+				     "    }\n"
+				     "}\n"
+				     "{\n"
+				     "    \"apiVersion\": \"v1\",\n"
+				     "    \"kind\": \"Service\",\n"
+				     "    \"metadata\": {\n"
+				     "        \"creationTimestamp\": null,\n"
+				     "        \"labels\": {\n"
+				     "            \"app\": \"np\",\n"
+				     "            \"tier\": \"fe\"\n"
+				     "        },\n"
+				     "        \"name\": \"np\"\n"
+				     "    },\n"
+				     "    \"spec\": {\n"
+				     "        \"ports\": [\n"
+				     "            {\n"
+				     "                \"name\": \"80-8080\",\n"
+				     "                \"port\": 80,\n"
+				     "                \"protocol\": \"TCP\",\n"
+				     "                \"targetPort\": 8080\n"
+				     "            }\n"
+				     "        ],\n"
+				     "        \"selector\": {\n"
+				     "            \"app\": \"np\"\n"
+				     "        },\n"
+				     "        \"type\": \"NodePort\"\n"
+				     "    },\n"
+				     "    \"status\": {\n"
+				     "        \"loadBalancer\": {}\n"
+				     "    }\n"
+				     "}\n";
 
 /* list.yaml */
-static const char FX_LIST_YAML[] =
-	"apiVersion: v1\n"
-	"items:\n"
-	"- apiVersion: v1\n"
-	"  kind: Service\n"
-	"  metadata:\n"
-	"    creationTimestamp: \"2024-05-02T09:12:44Z\"\n"
-	"    labels:\n"
-	"      component: apiserver\n"
-	"      provider: kubernetes\n"
-	"    managedFields:\n"
-	"    - apiVersion: v1\n"
-	"      fieldsType: FieldsV1\n"
-	"      fieldsV1:\n"
-	"        f:metadata:\n"
-	"          f:labels:\n"
-	"            .: {}\n"
-	"            f:component: {}\n"
-	"            f:provider: {}\n"
-	"        f:spec:\n"
-	"          f:clusterIP: {}\n"
-	"          f:internalTrafficPolicy: {}\n"
-	"          f:ipFamilyPolicy: {}\n"
-	"          f:ports:\n"
-	"            .: {}\n"
-	"            k:{\"port\":443,\"protocol\":\"TCP\"}:\n"
-	"              .: {}\n"
-	"              f:name: {}\n"
-	"              f:port: {}\n"
-	"              f:protocol: {}\n"
-	"              f:targetPort: {}\n"
-	"          f:sessionAffinity: {}\n"
-	"          f:type: {}\n"
-	"      manager: kube-apiserver\n"
-	"      operation: Update\n"
-	"      time: \"2024-05-02T09:12:44Z\"\n"
-	"    name: kubernetes\n"
-	"    namespace: default\n"
-	"    resourceVersion: \"198\"\n"
-	"    uid: 6b0b1a43-52a6-4b7e-9d1e-2f0b7c3f9a11\n"
-	"  spec:\n"
-	"    clusterIP: 10.96.0.1\n"
-	"    clusterIPs:\n"
-	"    - 10.96.0.1\n"
-	"    internalTrafficPolicy: Cluster\n"
-	"    ipFamilies:\n"
-	"    - IPv4\n"
-	"    ipFamilyPolicy: SingleStack\n"
-	"    ports:\n"
-	"    - name: https\n"
-	"      port: 443\n"
-	"      protocol: TCP\n"
-	"      targetPort: 6443\n"
-	"    sessionAffinity: None\n"
-	"    type: ClusterIP\n"
-	"  status:\n"
-	"    loadBalancer: {}\n"
-	"- addressType: IPv4\n"
-	"  apiVersion: discovery.k8s.io/v1\n"
-	"  endpoints:\n"
-	"  - addresses:\n"
-	"    - 172.18.0.2\n"
-	"    conditions:\n"
-	"      ready: true\n"
-	"  kind: EndpointSlice\n"
-	"  metadata:\n"
-	"    creationTimestamp: \"2024-05-02T09:12:44Z\"\n"
-	"    generation: 1\n"
-	"    labels:\n"
-	"      kubernetes.io/service-name: kubernetes\n"
-	"    managedFields: []\n"
-	"    name: kubernetes\n"
-	"    namespace: default\n"
-	"    resourceVersion: \"200\"\n"
-	"    uid: 0f3c4b5a-9e0d-4f57-8a5e-62d1b6c0a7e2\n"
-	"  ports:\n"
-	"  - name: https\n"
-	"    port: 6443\n"
-	"    protocol: TCP\n"
-	"kind: List\n"
-	"metadata:\n"
-	"  resourceVersion: \"\"\n"
-;
+static const char FX_LIST_YAML[] = "apiVersion: v1\n"
+				   "items:\n"
+				   "- apiVersion: v1\n"
+				   "  kind: Service\n"
+				   "  metadata:\n"
+				   "    creationTimestamp: \"2024-05-02T09:12:44Z\"\n"
+				   "    labels:\n"
+				   "      component: apiserver\n"
+				   "      provider: kubernetes\n"
+				   "    managedFields:\n"
+				   "    - apiVersion: v1\n"
+				   "      fieldsType: FieldsV1\n"
+				   "      fieldsV1:\n"
+				   "        f:metadata:\n"
+				   "          f:labels:\n"
+				   "            .: {}\n"
+				   "            f:component: {}\n"
+				   "            f:provider: {}\n"
+				   "        f:spec:\n"
+				   "          f:clusterIP: {}\n"
+				   "          f:internalTrafficPolicy: {}\n"
+				   "          f:ipFamilyPolicy: {}\n"
+				   "          f:ports:\n"
+				   "            .: {}\n"
+				   "            k:{\"port\":443,\"protocol\":\"TCP\"}:\n"
+				   "              .: {}\n"
+				   "              f:name: {}\n"
+				   "              f:port: {}\n"
+				   "              f:protocol: {}\n"
+				   "              f:targetPort: {}\n"
+				   "          f:sessionAffinity: {}\n"
+				   "          f:type: {}\n"
+				   "      manager: kube-apiserver\n"
+				   "      operation: Update\n"
+				   "      time: \"2024-05-02T09:12:44Z\"\n"
+				   "    name: kubernetes\n"
+				   "    namespace: default\n"
+				   "    resourceVersion: \"198\"\n"
+				   "    uid: 6b0b1a43-52a6-4b7e-9d1e-2f0b7c3f9a11\n"
+				   "  spec:\n"
+				   "    clusterIP: 10.96.0.1\n"
+				   "    clusterIPs:\n"
+				   "    - 10.96.0.1\n"
+				   "    internalTrafficPolicy: Cluster\n"
+				   "    ipFamilies:\n"
+				   "    - IPv4\n"
+				   "    ipFamilyPolicy: SingleStack\n"
+				   "    ports:\n"
+				   "    - name: https\n"
+				   "      port: 443\n"
+				   "      protocol: TCP\n"
+				   "      targetPort: 6443\n"
+				   "    sessionAffinity: None\n"
+				   "    type: ClusterIP\n"
+				   "  status:\n"
+				   "    loadBalancer: {}\n"
+				   "- addressType: IPv4\n"
+				   "  apiVersion: discovery.k8s.io/v1\n"
+				   "  endpoints:\n"
+				   "  - addresses:\n"
+				   "    - 172.18.0.2\n"
+				   "    conditions:\n"
+				   "      ready: true\n"
+				   "  kind: EndpointSlice\n"
+				   "  metadata:\n"
+				   "    creationTimestamp: \"2024-05-02T09:12:44Z\"\n"
+				   "    generation: 1\n"
+				   "    labels:\n"
+				   "      kubernetes.io/service-name: kubernetes\n"
+				   "    managedFields: []\n"
+				   "    name: kubernetes\n"
+				   "    namespace: default\n"
+				   "    resourceVersion: \"200\"\n"
+				   "    uid: 0f3c4b5a-9e0d-4f57-8a5e-62d1b6c0a7e2\n"
+				   "  ports:\n"
+				   "  - name: https\n"
+				   "    port: 6443\n"
+				   "    protocol: TCP\n"
+				   "kind: List\n"
+				   "metadata:\n"
+				   "  resourceVersion: \"\"\n";
 
 /* multi.yaml */
-static const char FX_MULTI_YAML[] =
-	"apiVersion: v1\n"
-	"kind: Service\n"
-	"metadata:\n"
-	"  creationTimestamp: null\n"
-	"  labels:\n"
-	"    app: multi\n"
-	"  name: multi\n"
-	"spec:\n"
-	"  ports:\n"
-	"  - name: 80-8080\n"
-	"    port: 80\n"
-	"    protocol: TCP\n"
-	"    targetPort: 8080\n"
-	"  - name: 443-8443\n"
-	"    port: 443\n"
-	"    protocol: TCP\n"
-	"    targetPort: 8443\n"
-	"  selector:\n"
-	"    app: multi\n"
-	"  type: ClusterIP\n"
-	"status:\n"
-	"  loadBalancer: {}\n"
-;
+static const char FX_MULTI_YAML[] = "apiVersion: v1\n"
+				    "kind: Service\n"
+				    "metadata:\n"
+				    "  creationTimestamp: null\n"
+				    "  labels:\n"
+				    "    app: multi\n"
+				    "  name: multi\n"
+				    "spec:\n"
+				    "  ports:\n"
+				    "  - name: 80-8080\n"
+				    "    port: 80\n"
+				    "    protocol: TCP\n"
+				    "    targetPort: 8080\n"
+				    "  - name: 443-8443\n"
+				    "    port: 443\n"
+				    "    protocol: TCP\n"
+				    "    targetPort: 8443\n"
+				    "  selector:\n"
+				    "    app: multi\n"
+				    "  type: ClusterIP\n"
+				    "status:\n"
+				    "  loadBalancer: {}\n";
 
 /* list.json */
 static const char FX_LIST_JSON[] =
-	"{\n"
-	"    \"apiVersion\": \"v1\",\n"
-	"    \"items\": [\n"
-	"        {\n"
-	"            \"apiVersion\": \"v1\",\n"
-	"            \"kind\": \"Service\",\n"
-	"            \"metadata\": {\n"
-	"                \"creationTimestamp\": \"2024-05-02T09:12:44Z\",\n"
-	"                \"labels\": {\n"
-	"                    \"component\": \"apiserver\",\n"
-	"                    \"provider\": \"kubernetes\"\n"
-	"                },\n"
-	"                \"managedFields\": [\n"
-	"                    {\n"
-	"                        \"apiVersion\": \"v1\",\n"
-	"                        \"fieldsType\": \"FieldsV1\",\n"
-	"                        \"fieldsV1\": {\n"
-	"                            \"f:metadata\": {\n"
-	"                                \"f:labels\": {\n"
-	"                                    \".\": {},\n"
-	"                                    \"f:component\": {},\n"
-	"                                    \"f:provider\": {}\n"
-	"                                }\n"
-	"                            },\n"
-	"                            \"f:spec\": {\n"
-	"                                \"f:clusterIP\": {},\n"
-	"                                \"f:internalTrafficPolicy\": {},\n"
-	"                                \"f:ipFamilyPolicy\": {},\n"
-	"                                \"f:ports\": {\n"
-	"                                    \".\": {},\n"
-	"                                    \"k:{\\\"port\\\":443,\\\"protocol\\\":\\\"TCP\\\"}\": {\n"
-	"                                        \".\": {},\n"
-	"                                        \"f:name\": {},\n"
-	"                                        \"f:port\": {},\n"
-	"                                        \"f:protocol\": {},\n"
-	"                                        \"f:targetPort\": {}\n"
-	"                                    }\n"
-	"                                },\n"
-	"                                \"f:sessionAffinity\": {},\n"
-	"                                \"f:type\": {}\n"
-	"                            }\n"
-	"                        },\n"
-	"                        \"manager\": \"kube-apiserver\",\n"
-	"                        \"operation\": \"Update\",\n"
-	"                        \"time\": \"2024-05-02T09:12:44Z\"\n"
-	"                    }\n"
-	"                ],\n"
-	"                \"name\": \"kubernetes\",\n"
-	"                \"namespace\": \"default\",\n"
-	"                \"resourceVersion\": \"198\",\n"
-	"                \"uid\": \"6b0b1a43-52a6-4b7e-9d1e-2f0b7c3f9a11\"\n"
-	"            },\n"
-	"            \"spec\": {\n"
-	"                \"clusterIP\": \"10.96.0.1\",\n"
-	"                \"clusterIPs\": [\n"
-	"                    \"10.96.0.1\"\n"
-	"                ],\n"
-	"                \"internalTrafficPolicy\": \"Cluster\",\n"
-	"                \"ipFamilies\": [\n"
-	"                    \"IPv4\"\n"
-	"                ],\n"
-	"                \"ipFamilyPolicy\": \"SingleStack\",\n"
-	"                \"ports\": [\n"
-	"                    {\n"
-	"                        \"name\": \"https\",\n"
-	"                        \"port\": 443,\n"
-	"                        \"protocol\": \"TCP\",\n"
-	"                        \"targetPort\": 6443\n"
-	"                    }\n"
-	"                ],\n"
-	"                \"sessionAffinity\": \"None\",\n"
-	"                \"type\": \"ClusterIP\"\n"
-	"            },\n"
-	"            \"status\": {\n"
-	"                \"loadBalancer\": {}\n"
-	"            }\n"
-	"        },\n"
-	"        {\n"
-	"            \"addressType\": \"IPv4\",\n"
-	"            \"apiVersion\": \"discovery.k8s.io/v1\",\n"
-	"            \"endpoints\": [\n"
-	"                {\n"
-	"                    \"addresses\": [\n"
-	"                        \"172.18.0.2\"\n"
-	"                    ],\n"
-	"                    \"conditions\": {\n"
-	"                        \"ready\": true\n"
-	"                    }\n"
-	"                }\n"
-	"            ],\n"
-	"            \"kind\": \"EndpointSlice\",\n"
-	"            \"metadata\": {\n"
-	"                \"creationTimestamp\": \"2024-05-02T09:12:44Z\",\n"
-	"                \"generation\": 1,\n"
-	"                \"labels\": {\n"
-	"                    \"kubernetes.io/service-name\": \"kubernetes\"\n"
-	"                },\n"
-	"                \"managedFields\": [],\n"
-	"                \"name\": \"kubernetes\",\n"
-	"                \"namespace\": \"default\",\n"
-	"                \"resourceVersion\": \"200\",\n"
-	"                \"uid\": \"0f3c4b5a-9e0d-4f57-8a5e-62d1b6c0a7e2\"\n"
-	"            },\n"
-	"            \"ports\": [\n"
-	"                {\n"
-	"                    \"name\": \"https\",\n"
-	"                    \"port\": 6443,\n"
-	"                    \"protocol\": \"TCP\"\n"
-	"                }\n"
-	"            ]\n"
-	"        }\n"
-	"    ],\n"
-	"    \"kind\": \"List\",\n"
-	"    \"metadata\": {\n"
-	"        \"resourceVersion\": \"\"\n"
-	"    }\n"
-	"}\n"
-;
+    "{\n"
+    "    \"apiVersion\": \"v1\",\n"
+    "    \"items\": [\n"
+    "        {\n"
+    "            \"apiVersion\": \"v1\",\n"
+    "            \"kind\": \"Service\",\n"
+    "            \"metadata\": {\n"
+    "                \"creationTimestamp\": \"2024-05-02T09:12:44Z\",\n"
+    "                \"labels\": {\n"
+    "                    \"component\": \"apiserver\",\n"
+    "                    \"provider\": \"kubernetes\"\n"
+    "                },\n"
+    "                \"managedFields\": [\n"
+    "                    {\n"
+    "                        \"apiVersion\": \"v1\",\n"
+    "                        \"fieldsType\": \"FieldsV1\",\n"
+    "                        \"fieldsV1\": {\n"
+    "                            \"f:metadata\": {\n"
+    "                                \"f:labels\": {\n"
+    "                                    \".\": {},\n"
+    "                                    \"f:component\": {},\n"
+    "                                    \"f:provider\": {}\n"
+    "                                }\n"
+    "                            },\n"
+    "                            \"f:spec\": {\n"
+    "                                \"f:clusterIP\": {},\n"
+    "                                \"f:internalTrafficPolicy\": {},\n"
+    "                                \"f:ipFamilyPolicy\": {},\n"
+    "                                \"f:ports\": {\n"
+    "                                    \".\": {},\n"
+    "                                    \"k:{\\\"port\\\":443,\\\"protocol\\\":\\\"TCP\\\"}\": {\n"
+    "                                        \".\": {},\n"
+    "                                        \"f:name\": {},\n"
+    "                                        \"f:port\": {},\n"
+    "                                        \"f:protocol\": {},\n"
+    "                                        \"f:targetPort\": {}\n"
+    "                                    }\n"
+    "                                },\n"
+    "                                \"f:sessionAffinity\": {},\n"
+    "                                \"f:type\": {}\n"
+    "                            }\n"
+    "                        },\n"
+    "                        \"manager\": \"kube-apiserver\",\n"
+    "                        \"operation\": \"Update\",\n"
+    "                        \"time\": \"2024-05-02T09:12:44Z\"\n"
+    "                    }\n"
+    "                ],\n"
+    "                \"name\": \"kubernetes\",\n"
+    "                \"namespace\": \"default\",\n"
+    "                \"resourceVersion\": \"198\",\n"
+    "                \"uid\": \"6b0b1a43-52a6-4b7e-9d1e-2f0b7c3f9a11\"\n"
+    "            },\n"
+    "            \"spec\": {\n"
+    "                \"clusterIP\": \"10.96.0.1\",\n"
+    "                \"clusterIPs\": [\n"
+    "                    \"10.96.0.1\"\n"
+    "                ],\n"
+    "                \"internalTrafficPolicy\": \"Cluster\",\n"
+    "                \"ipFamilies\": [\n"
+    "                    \"IPv4\"\n"
+    "                ],\n"
+    "                \"ipFamilyPolicy\": \"SingleStack\",\n"
+    "                \"ports\": [\n"
+    "                    {\n"
+    "                        \"name\": \"https\",\n"
+    "                        \"port\": 443,\n"
+    "                        \"protocol\": \"TCP\",\n"
+    "                        \"targetPort\": 6443\n"
+    "                    }\n"
+    "                ],\n"
+    "                \"sessionAffinity\": \"None\",\n"
+    "                \"type\": \"ClusterIP\"\n"
+    "            },\n"
+    "            \"status\": {\n"
+    "                \"loadBalancer\": {}\n"
+    "            }\n"
+    "        },\n"
+    "        {\n"
+    "            \"addressType\": \"IPv4\",\n"
+    "            \"apiVersion\": \"discovery.k8s.io/v1\",\n"
+    "            \"endpoints\": [\n"
+    "                {\n"
+    "                    \"addresses\": [\n"
+    "                        \"172.18.0.2\"\n"
+    "                    ],\n"
+    "                    \"conditions\": {\n"
+    "                        \"ready\": true\n"
+    "                    }\n"
+    "                }\n"
+    "            ],\n"
+    "            \"kind\": \"EndpointSlice\",\n"
+    "            \"metadata\": {\n"
+    "                \"creationTimestamp\": \"2024-05-02T09:12:44Z\",\n"
+    "                \"generation\": 1,\n"
+    "                \"labels\": {\n"
+    "                    \"kubernetes.io/service-name\": \"kubernetes\"\n"
+    "                },\n"
+    "                \"managedFields\": [],\n"
+    "                \"name\": \"kubernetes\",\n"
+    "                \"namespace\": \"default\",\n"
+    "                \"resourceVersion\": \"200\",\n"
+    "                \"uid\": \"0f3c4b5a-9e0d-4f57-8a5e-62d1b6c0a7e2\"\n"
+    "            },\n"
+    "            \"ports\": [\n"
+    "                {\n"
+    "                    \"name\": \"https\",\n"
+    "                    \"port\": 6443,\n"
+    "                    \"protocol\": \"TCP\"\n"
+    "                }\n"
+    "            ]\n"
+    "        }\n"
+    "    ],\n"
+    "    \"kind\": \"List\",\n"
+    "    \"metadata\": {\n"
+    "        \"resourceVersion\": \"\"\n"
+    "    }\n"
+    "}\n";
 
 /* ---- helpers ---- */
 
@@ -410,8 +395,7 @@ static json_t *jpath(json_t *v, const char *path)
 	char buf[256], *save, *tok;
 
 	snprintf(buf, sizeof(buf), "%s", path);
-	for (tok = strtok_r(buf, ".", &save); tok && v;
-	     tok = strtok_r(NULL, ".", &save)) {
+	for (tok = strtok_r(buf, ".", &save); tok && v; tok = strtok_r(NULL, ".", &save)) {
 		char *br = strchr(tok, '[');
 		if (br)
 			*br = 0;
@@ -431,12 +415,12 @@ static const char *jstr(json_t *v, const char *path)
 }
 
 /* assert_string_equal that fails (instead of crashing) on a missing field */
-#define assert_jstr(v, path, want)                                             \
-	do {                                                                   \
-		const char *s_ = jstr((v), (path));                            \
-		if (!s_)                                                       \
-			fail_msg("%s: missing or not a string", (path));       \
-		assert_string_equal(s_, (want));                               \
+#define assert_jstr(v, path, want)                                                                 \
+	do {                                                                                       \
+		const char *s_ = jstr((v), (path));                                                \
+		if (!s_)                                                                           \
+			fail_msg("%s: missing or not a string", (path));                           \
+		assert_string_equal(s_, (want));                                                   \
 	} while (0)
 
 static long long jint(json_t *v, const char *path)
@@ -449,8 +433,7 @@ static long long jint(json_t *v, const char *path)
 }
 
 /* Decode and check the document count; failures name the caller's line. */
-static json_t *decode_at(const char *buf, size_t len, size_t n,
-			 const char *file, int line)
+static json_t *decode_at(const char *buf, size_t len, size_t n, const char *file, int line)
 {
 	char err[256] = "";
 	json_t *out = json_array();
@@ -461,8 +444,7 @@ static json_t *decode_at(const char *buf, size_t len, size_t n,
 		_fail(file, line);
 	}
 	if (json_array_size(out) != n) {
-		print_error("decoded %zu documents, expected %zu\n",
-			    json_array_size(out), n);
+		print_error("decoded %zu documents, expected %zu\n", json_array_size(out), n);
 		_fail(file, line);
 	}
 	return out;
@@ -593,8 +575,9 @@ static void check_list_items(json_t *out)
 	assert_jstr(eps, "addressType", "IPv4");
 	assert_jstr(eps, "endpoints[0].addresses[0]", "172.18.0.2");
 	assert_true(json_is_true(jpath(eps, "endpoints[0].conditions.ready")));
-	assert_string_equal(json_string_value(json_object_get(
-				    jpath(eps, "metadata.labels"), "kubernetes.io/service-name")) ?: "(missing)",
+	assert_string_equal(json_string_value(json_object_get(jpath(eps, "metadata.labels"),
+							      "kubernetes.io/service-name"))
+				?: "(missing)",
 			    "kubernetes");
 	assert_int_equal(jint(eps, "metadata.generation"), 1);
 	assert_int_equal(jint(eps, "ports[0].port"), 6443);
@@ -658,7 +641,8 @@ static void test_list_in_multidoc(void **state)
 static void test_empty_list(void **state)
 {
 	(void)state;
-	json_t *out = decode("apiVersion: v1\nkind: List\nitems: []\nmetadata:\n  resourceVersion: \"\"\n", 0);
+	json_t *out = decode(
+	    "apiVersion: v1\nkind: List\nitems: []\nmetadata:\n  resourceVersion: \"\"\n", 0);
 	json_decref(out);
 }
 
@@ -669,8 +653,7 @@ static void test_multidoc_yaml_with_empty_docs(void **state)
 	char buf[8192];
 	/* leading separator, an empty document, a comment-only document,
 	 * an explicit end marker and a trailing separator */
-	int n = snprintf(buf, sizeof(buf),
-			 "---\n---\n%s---\n# nothing here\n---\n%s...\n---\n",
+	int n = snprintf(buf, sizeof(buf), "---\n---\n%s---\n# nothing here\n---\n%s...\n---\n",
 			 FX_SVC_CIP_YAML, FX_SVC_NP_YAML);
 	json_t *out;
 
@@ -695,7 +678,8 @@ static void test_concatenated_json_whitespace(void **state)
 {
 	(void)state;
 	json_t *out = decode("  {\"kind\":\"Service\",\"n\":1}{\"kind\":\"Pod\",\"n\":2}\n\n"
-			     "\t{\"kind\":\"EndpointSlice\",\"n\":3}\n  ", 3);
+			     "\t{\"kind\":\"EndpointSlice\",\"n\":3}\n  ",
+			     3);
 
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(jint(json_array_get(out, (size_t)i), "n"), i + 1);
@@ -767,7 +751,8 @@ static void test_quoted_port_is_string(void **state)
 {
 	(void)state;
 	json_t *out = decode("spec:\n  ports:\n  - port: \"80\"\n    targetPort: 8080\n"
-			     "  - port: 81\n    targetPort: \"http\"\n", 1);
+			     "  - port: 81\n    targetPort: \"http\"\n",
+			     1);
 	json_t *o = json_array_get(out, 0);
 
 	assert_true(json_is_string(jpath(o, "spec.ports[0].port")));
@@ -781,7 +766,8 @@ static void test_json_types(void **state)
 {
 	(void)state;
 	json_t *out = decode("{\"s\":\"80\",\"i\":80,\"b\":true,\"z\":null,\"f\":false,"
-			     "\"a\":[1,\"2\",[]],\"o\":{}}", 1);
+			     "\"a\":[1,\"2\",[]],\"o\":{}}",
+			     1);
 	json_t *o = json_array_get(out, 0);
 
 	assert_jstr(o, "s", "80");
@@ -854,7 +840,8 @@ static void test_yaml_syntax_errors(void **state)
 	decode_err("apiVersion: v1\nkind: Service\nspec:\n  ports: [1, 2\n", err, sizeof(err));
 	assert_contains(err, "line 5"); /* libyaml reports the end of input */
 
-	decode_err("apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n   bad: x\n", err, sizeof(err));
+	decode_err("apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n   bad: x\n", err,
+		   sizeof(err));
 	assert_contains(err, "line 5");
 
 	decode_err("a: 1\nb:\n\t- x\n", err, sizeof(err));
@@ -913,29 +900,29 @@ static void test_json_error_line_in_second_object(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kubectl_clusterip_yaml),
-		cmocka_unit_test(test_kubectl_clusterip_json),
-		cmocka_unit_test(test_yaml_and_json_agree),
-		cmocka_unit_test(test_kubectl_nodeport_yaml),
-		cmocka_unit_test(test_kubectl_multiport_yaml),
-		cmocka_unit_test(test_kubectl_concatenated_json),
-		cmocka_unit_test(test_kubectl_get_list_yaml),
-		cmocka_unit_test(test_kubectl_get_list_json),
-		cmocka_unit_test(test_typed_list_items_owned),
-		cmocka_unit_test(test_list_in_multidoc),
-		cmocka_unit_test(test_empty_list),
-		cmocka_unit_test(test_multidoc_yaml_with_empty_docs),
-		cmocka_unit_test(test_empty_inputs),
-		cmocka_unit_test(test_concatenated_json_whitespace),
-		cmocka_unit_test(test_scalar_types),
-		cmocka_unit_test(test_quoted_port_is_string),
-		cmocka_unit_test(test_json_types),
-		cmocka_unit_test(test_anchors_aliases),
-		cmocka_unit_test(test_alias_across_documents),
-		cmocka_unit_test(test_yaml_syntax_errors),
-		cmocka_unit_test(test_yaml_error_in_second_document),
-		cmocka_unit_test(test_json_syntax_errors),
-		cmocka_unit_test(test_json_error_line_in_second_object),
+	    cmocka_unit_test(test_kubectl_clusterip_yaml),
+	    cmocka_unit_test(test_kubectl_clusterip_json),
+	    cmocka_unit_test(test_yaml_and_json_agree),
+	    cmocka_unit_test(test_kubectl_nodeport_yaml),
+	    cmocka_unit_test(test_kubectl_multiport_yaml),
+	    cmocka_unit_test(test_kubectl_concatenated_json),
+	    cmocka_unit_test(test_kubectl_get_list_yaml),
+	    cmocka_unit_test(test_kubectl_get_list_json),
+	    cmocka_unit_test(test_typed_list_items_owned),
+	    cmocka_unit_test(test_list_in_multidoc),
+	    cmocka_unit_test(test_empty_list),
+	    cmocka_unit_test(test_multidoc_yaml_with_empty_docs),
+	    cmocka_unit_test(test_empty_inputs),
+	    cmocka_unit_test(test_concatenated_json_whitespace),
+	    cmocka_unit_test(test_scalar_types),
+	    cmocka_unit_test(test_quoted_port_is_string),
+	    cmocka_unit_test(test_json_types),
+	    cmocka_unit_test(test_anchors_aliases),
+	    cmocka_unit_test(test_alias_across_documents),
+	    cmocka_unit_test(test_yaml_syntax_errors),
+	    cmocka_unit_test(test_yaml_error_in_second_document),
+	    cmocka_unit_test(test_json_syntax_errors),
+	    cmocka_unit_test(test_json_error_line_in_second_object),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);

@@ -83,9 +83,9 @@ static void test_histogram(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_escape),
-		cmocka_unit_test(test_sample_labels),
-		cmocka_unit_test(test_histogram),
+	    cmocka_unit_test(test_escape),
+	    cmocka_unit_test(test_sample_labels),
+	    cmocka_unit_test(test_histogram),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,8 +22,7 @@ static json_t *ydoc_at(const char *yaml, size_t n, const char *file, int line)
 	char err[256] = "";
 	json_t *arr = json_array();
 
-	if (doc_decode(yaml, strlen(yaml), arr, err, sizeof(err)) ||
-	    json_array_size(arr) != n) {
+	if (doc_decode(yaml, strlen(yaml), arr, err, sizeof(err)) || json_array_size(arr) != n) {
 		print_error("bad fixture: %s (%zu docs)\n", err, json_array_size(arr));
 		_fail(file, line);
 	}
@@ -50,11 +49,10 @@ static const char *fmt_be(const struct backend *b, int n, char *buf, size_t len)
 
 	buf[0] = 0;
 	for (int i = 0; i < n && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s%s%s:%u%s", i ? " " : "",
-					b[i].addr.family == 6 ? "[" : "",
-					ip_str(&b[i].addr, ip, sizeof(ip)),
-					b[i].addr.family == 6 ? "]" : "", b[i].port,
-					b[i].terminating ? "*" : "");
+		off += (size_t)snprintf(
+		    buf + off, len - off, "%s%s%s%s:%u%s", i ? " " : "",
+		    b[i].addr.family == 6 ? "[" : "", ip_str(&b[i].addr, ip, sizeof(ip)),
+		    b[i].addr.family == 6 ? "]" : "", b[i].port, b[i].terminating ? "*" : "");
 	return buf;
 }
 
@@ -91,29 +89,30 @@ static const char *sel(const struct svc_fix *f, const char *port, int fam, json_
 	return fmt_be(be, n, buf, len);
 }
 
-#define assert_sel(f, port, fam, slices, want)                                  \
-	do {                                                                    \
-		char b_[1024];                                                  \
-		assert_string_equal(sel((f), (port), (fam), (slices), b_, sizeof(b_)), (want)); \
+#define assert_sel(f, port, fam, slices, want)                                                     \
+	do {                                                                                       \
+		char b_[1024];                                                                     \
+		assert_string_equal(sel((f), (port), (fam), (slices), b_, sizeof(b_)), (want));    \
 	} while (0)
 
 static const char WEB[] =
-	"apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\n"
-	"spec:\n  clusterIP: 10.96.0.10\n  ports:\n"
-	"  - {name: http, port: 80, targetPort: 8080, protocol: TCP}\n";
+    "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\n"
+    "spec:\n  clusterIP: 10.96.0.10\n  ports:\n"
+    "  - {name: http, port: 80, targetPort: 8080, protocol: TCP}\n";
 
 /* one slice; eps is the flow-style list of endpoints */
 #define slice(name, type, ports, eps) slice_at((name), (type), (ports), (eps), __FILE__, __LINE__)
-static json_t *slice_at(const char *name, const char *type, const char *ports,
-			const char *eps, const char *file, int line)
+static json_t *slice_at(const char *name, const char *type, const char *ports, const char *eps,
+			const char *file, int line)
 {
 	char slice_buf[4096];
 
-	snprintf(slice_buf, sizeof(slice_buf),
-		 "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
-		 "metadata: {name: %s, namespace: default, labels: {kubernetes.io/service-name: web}}\n"
-		 "addressType: %s\nports: %s\nendpoints: %s\n",
-		 name, type, ports, eps);
+	snprintf(
+	    slice_buf, sizeof(slice_buf),
+	    "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	    "metadata: {name: %s, namespace: default, labels: {kubernetes.io/service-name: web}}\n"
+	    "addressType: %s\nports: %s\nendpoints: %s\n",
+	    name, type, ports, eps);
 	return yobj_at(slice_buf, file, line);
 }
 
@@ -142,10 +141,13 @@ static void test_ready_only(void **state)
 	svc_load(&f, WEB);
 	sl = json_array();
 	json_array_append_new(sl, (slice("web-a", "IPv4", HTTP_PORTS,
-		"[{addresses: [10.0.0.1], conditions: {ready: true, serving: true, terminating: false}},"
-		" {addresses: [10.0.0.2], conditions: {ready: false, serving: false, terminating: false}},"
-		" {addresses: [10.0.0.3], conditions: {ready: false, serving: true, terminating: true}},"
-		" {addresses: [10.0.0.4], conditions: {ready: true}}]")));
+					 "[{addresses: [10.0.0.1], conditions: {ready: true, "
+					 "serving: true, terminating: false}},"
+					 " {addresses: [10.0.0.2], conditions: {ready: false, "
+					 "serving: false, terminating: false}},"
+					 " {addresses: [10.0.0.3], conditions: {ready: false, "
+					 "serving: true, terminating: true}},"
+					 " {addresses: [10.0.0.4], conditions: {ready: true}}]")));
 	/* ready ones only, terminating ones not mixed in */
 	assert_sel(&f, "http", 4, sl, "10.0.0.1:8080 10.0.0.4:8080");
 	json_decref(sl);
@@ -161,28 +163,35 @@ static void test_terminating_fallback(void **state)
 	svc_load(&f, WEB);
 	/* no ready endpoint: serving and terminating ones take the traffic */
 	sl = slices_of(1, slice("web-a", "IPv4", HTTP_PORTS,
-		"[{addresses: [10.0.0.1], conditions: {ready: false, serving: true, terminating: true}},"
-		" {addresses: [10.0.0.2], conditions: {ready: false, serving: false, terminating: true}},"
-		" {addresses: [10.0.0.3], conditions: {ready: false, serving: false, terminating: false}},"
-		" {addresses: [10.0.0.4], conditions: {ready: false, serving: true, terminating: true}}]"));
+				"[{addresses: [10.0.0.1], conditions: {ready: false, serving: "
+				"true, terminating: true}},"
+				" {addresses: [10.0.0.2], conditions: {ready: false, serving: "
+				"false, terminating: true}},"
+				" {addresses: [10.0.0.3], conditions: {ready: false, serving: "
+				"false, terminating: false}},"
+				" {addresses: [10.0.0.4], conditions: {ready: false, serving: "
+				"true, terminating: true}}]"));
 	assert_sel(&f, "http", 4, sl, "10.0.0.1:8080* 10.0.0.4:8080*");
 	json_decref(sl);
 
 	/* a ready endpoint in another slice wins over the fallback */
-	sl = slices_of(2,
-		yobj("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: a}\n"
-		"addressType: IPv4\nports: " HTTP_PORTS "\n"
-		"endpoints: [{addresses: [10.0.0.1], conditions: {ready: false, serving: true, terminating: true}}]\n"),
-		yobj("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: b}\n"
-		"addressType: IPv4\nports: " HTTP_PORTS "\n"
-		"endpoints: [{addresses: [10.0.0.9], conditions: {ready: true}}]\n"));
+	sl = slices_of(
+	    2,
+	    yobj("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: a}\n"
+		 "addressType: IPv4\nports: " HTTP_PORTS "\n"
+		 "endpoints: [{addresses: [10.0.0.1], conditions: {ready: false, serving: true, "
+		 "terminating: true}}]\n"),
+	    yobj("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: b}\n"
+		 "addressType: IPv4\nports: " HTTP_PORTS "\n"
+		 "endpoints: [{addresses: [10.0.0.9], conditions: {ready: true}}]\n"));
 	assert_sel(&f, "http", 4, sl, "10.0.0.9:8080");
 	json_decref(sl);
 
 	/* nothing usable at all */
 	sl = slices_of(1, slice("web-a", "IPv4", HTTP_PORTS,
-		"[{addresses: [10.0.0.1], conditions: {ready: false, serving: false, terminating: true}},"
-		" {addresses: [10.0.0.2], conditions: {ready: false}}]"));
+				"[{addresses: [10.0.0.1], conditions: {ready: false, serving: "
+				"false, terminating: true}},"
+				" {addresses: [10.0.0.2], conditions: {ready: false}}]"));
 	assert_sel(&f, "http", 4, sl, "");
 	json_decref(sl);
 	json_decref(f.obj);
@@ -196,12 +205,13 @@ static void test_nil_conditions(void **state)
 
 	svc_load(&f, WEB);
 	/* ready nil (absent, null, no conditions at all) means ready */
-	sl = slices_of(1, slice("web-a", "IPv4", HTTP_PORTS,
-		"[{addresses: [10.0.0.1]},"
-		" {addresses: [10.0.0.2], conditions: {}},"
-		" {addresses: [10.0.0.3], conditions: {ready: null}},"
-		" {addresses: [10.0.0.4], conditions: {ready: null, terminating: null}},"
-		" {addresses: [10.0.0.5], conditions: {ready: false}}]"));
+	sl = slices_of(
+	    1, slice("web-a", "IPv4", HTTP_PORTS,
+		     "[{addresses: [10.0.0.1]},"
+		     " {addresses: [10.0.0.2], conditions: {}},"
+		     " {addresses: [10.0.0.3], conditions: {ready: null}},"
+		     " {addresses: [10.0.0.4], conditions: {ready: null, terminating: null}},"
+		     " {addresses: [10.0.0.5], conditions: {ready: false}}]"));
 	assert_sel(&f, "http", 4, sl, "10.0.0.1:8080 10.0.0.2:8080 10.0.0.3:8080 10.0.0.4:8080");
 	json_decref(sl);
 	json_decref(f.obj);
@@ -218,9 +228,10 @@ static void test_no_slices(void **state)
 	assert_int_equal(select_backends(&f.s, &f.s.ports[0], 4, sl, be, 4), 0);
 	json_decref(sl);
 	/* a slice without endpoints, or without ports */
-	sl = slices_of(2, slice("a", "IPv4", HTTP_PORTS, "[]"),
-		       yobj("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: b}\n"
-		       "addressType: IPv4\nendpoints: [{addresses: [10.0.0.1]}]\n"));
+	sl = slices_of(
+	    2, slice("a", "IPv4", HTTP_PORTS, "[]"),
+	    yobj("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: b}\n"
+		 "addressType: IPv4\nendpoints: [{addresses: [10.0.0.1]}]\n"));
 	assert_int_equal(select_backends(&f.s, &f.s.ports[0], 4, sl, be, 4), 0);
 	json_decref(sl);
 	/* max 0 */
@@ -238,16 +249,17 @@ static void test_family_filter(void **state)
 	json_t *sl;
 
 	svc_load(&f, WEB);
-	sl = slices_of(3,
-		yobj("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: v4}\n"
-		"addressType: IPv4\nports: " HTTP_PORTS "\n"
-		"endpoints: [{addresses: [10.0.0.1]}, {addresses: [\"fd00::99\"]}]\n"),
-		yobj("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: v6}\n"
-		"addressType: IPv6\nports: " HTTP_PORTS "\n"
-		"endpoints: [{addresses: [\"fd00::1\"]}, {addresses: [10.0.0.99]}]\n"),
-		yobj("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: fqdn}\n"
-		"addressType: FQDN\nports: " HTTP_PORTS "\n"
-		"endpoints: [{addresses: [db.example.com]}]\n"));
+	sl = slices_of(
+	    3,
+	    yobj("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: v4}\n"
+		 "addressType: IPv4\nports: " HTTP_PORTS "\n"
+		 "endpoints: [{addresses: [10.0.0.1]}, {addresses: [\"fd00::99\"]}]\n"),
+	    yobj("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: v6}\n"
+		 "addressType: IPv6\nports: " HTTP_PORTS "\n"
+		 "endpoints: [{addresses: [\"fd00::1\"]}, {addresses: [10.0.0.99]}]\n"),
+	    yobj("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: fqdn}\n"
+		 "addressType: FQDN\nports: " HTTP_PORTS "\n"
+		 "endpoints: [{addresses: [db.example.com]}]\n"));
 	/* an address of the wrong family is dropped even inside the slice */
 	assert_sel(&f, "http", 4, sl, "10.0.0.1:8080");
 	assert_sel(&f, "http", 6, sl, "[fd00::1]:8080");
@@ -268,17 +280,17 @@ static void test_named_target_port_per_slice(void **state)
 		     "spec:\n  clusterIP: 10.96.0.10\n  ports:\n"
 		     "  - {name: http, port: 80, targetPort: web}\n");
 	assert_non_null(f.s.ports[0].target_name);
-	sl = slices_of(2,
-		slice("web-v1", "IPv4", "[{name: http, port: 8080}]",
-			   "[{addresses: [10.0.0.1]}, {addresses: [10.0.0.3]}]"),
-		slice("web-v2", "IPv4", "[{name: http, port: 9090}]",
-			   "[{addresses: [10.0.0.2]}]"));
+	sl = slices_of(
+	    2,
+	    slice("web-v1", "IPv4", "[{name: http, port: 8080}]",
+		  "[{addresses: [10.0.0.1]}, {addresses: [10.0.0.3]}]"),
+	    slice("web-v2", "IPv4", "[{name: http, port: 9090}]", "[{addresses: [10.0.0.2]}]"));
 	assert_sel(&f, "http", 4, sl, "10.0.0.1:8080 10.0.0.2:9090 10.0.0.3:8080");
 	json_decref(sl);
 
 	/* hand-written slices naming the port after the targetPort */
-	sl = slices_of(1, slice("web-x", "IPv4", "[{name: web, port: 7070}]",
-				     "[{addresses: [10.0.0.7]}]"));
+	sl = slices_of(
+	    1, slice("web-x", "IPv4", "[{name: web, port: 7070}]", "[{addresses: [10.0.0.7]}]"));
 	assert_sel(&f, "http", 4, sl, "10.0.0.7:7070");
 	json_decref(sl);
 	json_decref(f.obj);
@@ -297,10 +309,10 @@ static void test_service_port_name_matching(void **state)
 		     "  - {name: dns, port: 53, targetPort: 5353, protocol: UDP}\n"
 		     "  - {name: other, port: 81}\n");
 	sl = slices_of(1, slice("web-a", "IPv4",
-				     "[{name: metrics, port: 9101, protocol: TCP},"
-				     " {name: http, port: 8081, protocol: TCP},"
-				     " {name: dns, port: 5353, protocol: UDP}]",
-				     "[{addresses: [10.0.0.1]}]"));
+				"[{name: metrics, port: 9101, protocol: TCP},"
+				" {name: http, port: 8081, protocol: TCP},"
+				" {name: dns, port: 5353, protocol: UDP}]",
+				"[{addresses: [10.0.0.1]}]"));
 	/* the slice's number wins (the pod's containerPort) */
 	assert_sel(&f, "http", 4, sl, "10.0.0.1:8081");
 	assert_sel(&f, "metrics", 4, sl, "10.0.0.1:9101");
@@ -322,7 +334,7 @@ static void test_unnamed_port(void **state)
 		     "spec:\n  clusterIP: 10.96.0.10\n  ports: [{port: 80, targetPort: 8080}]\n");
 	sl = slices_of(2, slice("a", "IPv4", "[{port: 8080}]", "[{addresses: [10.0.0.1]}]"),
 		       slice("b", "IPv4", "[{name: \"\", port: 8080, protocol: TCP}]",
-				  "[{addresses: [10.0.0.2]}]"));
+			     "[{addresses: [10.0.0.2]}]"));
 	assert_sel(&f, "", 4, sl, "10.0.0.1:8080 10.0.0.2:8080");
 	json_decref(sl);
 	json_decref(f.obj);
@@ -338,13 +350,13 @@ static void test_protocol_mismatch(void **state)
 		     "spec:\n  clusterIP: 10.96.0.10\n  ports:\n"
 		     "  - {name: dns, port: 53, protocol: UDP}\n"
 		     "  - {name: dns-tcp, port: 53, protocol: TCP}\n");
-	sl = slices_of(2,
-		/* the right name with the wrong protocol */
-		slice("a", "IPv4", "[{name: dns, port: 53, protocol: TCP}]",
-			   "[{addresses: [10.0.0.1]}]"),
-		/* protocol absent means TCP */
-		slice("b", "IPv4", "[{name: dns-tcp, port: 5353}]",
-			   "[{addresses: [10.0.0.2]}]"));
+	sl = slices_of(
+	    2,
+	    /* the right name with the wrong protocol */
+	    slice("a", "IPv4", "[{name: dns, port: 53, protocol: TCP}]",
+		  "[{addresses: [10.0.0.1]}]"),
+	    /* protocol absent means TCP */
+	    slice("b", "IPv4", "[{name: dns-tcp, port: 5353}]", "[{addresses: [10.0.0.2]}]"));
 	assert_sel(&f, "dns", 4, sl, "");
 	assert_sel(&f, "dns-tcp", 4, sl, "10.0.0.2:5353");
 	json_decref(sl);
@@ -361,13 +373,15 @@ static void test_dedupe_and_sort(void **state)
 
 	svc_load(&f, WEB);
 	/* an endpoint moving between slices shows up in both */
-	sl = slices_of(3,
-		slice("a", "IPv4", HTTP_PORTS,
-			   "[{addresses: [10.0.0.10]}, {addresses: [10.0.0.2]}, {addresses: [192.168.1.1]}]"),
-		slice("b", "IPv4", HTTP_PORTS,
-			   "[{addresses: [10.0.0.2]}, {addresses: [10.0.0.1]}, {addresses: [9.255.255.255]}]"),
-		slice("c", "IPv4", "[{name: http, port: 8081}]",
-			   "[{addresses: [10.0.0.2]}]"));
+	sl = slices_of(
+	    3,
+	    slice(
+		"a", "IPv4", HTTP_PORTS,
+		"[{addresses: [10.0.0.10]}, {addresses: [10.0.0.2]}, {addresses: [192.168.1.1]}]"),
+	    slice(
+		"b", "IPv4", HTTP_PORTS,
+		"[{addresses: [10.0.0.2]}, {addresses: [10.0.0.1]}, {addresses: [9.255.255.255]}]"),
+	    slice("c", "IPv4", "[{name: http, port: 8081}]", "[{addresses: [10.0.0.2]}]"));
 	/* numeric order by address, then port; 10.0.0.2:8080 once */
 	assert_sel(&f, "http", 4, sl,
 		   "9.255.255.255:8080 10.0.0.1:8080 10.0.0.2:8080 10.0.0.2:8081 "
@@ -376,14 +390,15 @@ static void test_dedupe_and_sort(void **state)
 	rev = json_array();
 	for (size_t i = json_array_size(sl); i-- > 0;)
 		json_array_append(rev, json_array_get(sl, i));
-	assert_string_equal(sel(&f, "http", 4, sl, a, sizeof(a)), sel(&f, "http", 4, rev, b, sizeof(b)));
+	assert_string_equal(sel(&f, "http", 4, sl, a, sizeof(a)),
+			    sel(&f, "http", 4, rev, b, sizeof(b)));
 	json_decref(rev);
 	json_decref(sl);
 
 	/* v6 order */
 	sl = slices_of(1, slice("a", "IPv6", HTTP_PORTS,
-				     "[{addresses: [\"fd00::10\"]}, {addresses: [\"fd00::2\"]},"
-				     " {addresses: [\"fc00::ffff\"]}]"));
+				"[{addresses: [\"fd00::10\"]}, {addresses: [\"fd00::2\"]},"
+				" {addresses: [\"fc00::ffff\"]}]"));
 	assert_sel(&f, "http", 6, sl, "[fc00::ffff]:8080 [fd00::2]:8080 [fd00::10]:8080");
 	json_decref(sl);
 	json_decref(f.obj);
@@ -399,8 +414,8 @@ static void test_first_address_and_max(void **state)
 	svc_load(&f, WEB);
 	/* kube-proxy uses an endpoint's first address only */
 	sl = slices_of(1, slice("a", "IPv4", HTTP_PORTS,
-				     "[{addresses: [10.0.0.5, 10.0.0.6]}, {addresses: [10.0.0.1]},"
-				     " {addresses: [10.0.0.3]}]"));
+				"[{addresses: [10.0.0.5, 10.0.0.6]}, {addresses: [10.0.0.1]},"
+				" {addresses: [10.0.0.3]}]"));
 	assert_sel(&f, "http", 4, sl, "10.0.0.1:8080 10.0.0.3:8080 10.0.0.5:8080");
 	/* never more than max */
 	memset(be, 0, sizeof(be));
@@ -414,18 +429,19 @@ static void test_first_address_and_max(void **state)
 static void test_endpoints_to_slices(void **state)
 {
 	(void)state;
-	json_t *ep = yobj("apiVersion: v1\nkind: Endpoints\nmetadata: {name: web, namespace: prod}\n"
-			  "subsets:\n"
-			  "- addresses:\n"
-			  "  - {ip: 10.0.0.1, targetRef: {kind: Pod, name: web-1, namespace: prod}}\n"
-			  "  - {ip: \"fd00::1\"}\n"
-			  "  - {ip: not-an-ip}\n"
-			  "  notReadyAddresses:\n"
-			  "  - {ip: 10.0.0.2}\n"
-			  "  ports:\n"
-			  "  - {name: http, port: 8080, protocol: TCP}\n"
-			  "- notReadyAddresses: [{ip: 10.0.0.9}]\n"
-			  "  ports: [{name: http, port: 9090, protocol: TCP}]\n");
+	json_t *ep =
+	    yobj("apiVersion: v1\nkind: Endpoints\nmetadata: {name: web, namespace: prod}\n"
+		 "subsets:\n"
+		 "- addresses:\n"
+		 "  - {ip: 10.0.0.1, targetRef: {kind: Pod, name: web-1, namespace: prod}}\n"
+		 "  - {ip: \"fd00::1\"}\n"
+		 "  - {ip: not-an-ip}\n"
+		 "  notReadyAddresses:\n"
+		 "  - {ip: 10.0.0.2}\n"
+		 "  ports:\n"
+		 "  - {name: http, port: 8080, protocol: TCP}\n"
+		 "- notReadyAddresses: [{ip: 10.0.0.9}]\n"
+		 "  ports: [{name: http, port: 9090, protocol: TCP}]\n");
 	json_t *out = k8s_endpoints_to_slices(ep), *s;
 	struct errs e = {0};
 	size_t i;
@@ -433,8 +449,7 @@ static void test_endpoints_to_slices(void **state)
 	assert_true(json_is_array(out));
 	/* subset 0: v4 and v6; subset 1: v4 */
 	assert_int_equal(json_array_size(out), 3);
-	json_array_foreach(out, i, s)
-	{
+	json_array_foreach (out, i, s) {
 		/* valid objects, labelled for the service */
 		if (k8s_validate(s, &(struct k8s_ctx){0}, &e)) {
 			char m[512];
@@ -452,13 +467,13 @@ static void test_endpoints_to_slices(void **state)
 	assert_string_equal(json_string_value(json_array_get(json_object_get(e0, "addresses"), 0)),
 			    "10.0.0.1");
 	assert_true(json_is_true(json_object_get(json_object_get(e0, "conditions"), "ready")));
-	assert_string_equal(json_string_value(json_object_get(json_object_get(e0, "targetRef"), "name")),
-			    "web-1");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(e0, "targetRef"), "name")), "web-1");
 	assert_string_equal(json_string_value(json_array_get(json_object_get(e1, "addresses"), 0)),
 			    "10.0.0.2");
 	assert_true(json_is_false(json_object_get(json_object_get(e1, "conditions"), "ready")));
 	assert_int_equal(json_integer_value(json_object_get(
-				 json_array_get(json_object_get(s, "ports"), 0), "port")),
+			     json_array_get(json_object_get(s, "ports"), 0), "port")),
 			 8080);
 
 	s = json_array_get(out, 1);
@@ -543,20 +558,20 @@ static void test_svc_view(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ready_only),
-		cmocka_unit_test(test_terminating_fallback),
-		cmocka_unit_test(test_nil_conditions),
-		cmocka_unit_test(test_no_slices),
-		cmocka_unit_test(test_family_filter),
-		cmocka_unit_test(test_named_target_port_per_slice),
-		cmocka_unit_test(test_service_port_name_matching),
-		cmocka_unit_test(test_unnamed_port),
-		cmocka_unit_test(test_protocol_mismatch),
-		cmocka_unit_test(test_dedupe_and_sort),
-		cmocka_unit_test(test_first_address_and_max),
-		cmocka_unit_test(test_endpoints_to_slices),
-		cmocka_unit_test(test_endpoints_not_ready_only),
-		cmocka_unit_test(test_svc_view),
+	    cmocka_unit_test(test_ready_only),
+	    cmocka_unit_test(test_terminating_fallback),
+	    cmocka_unit_test(test_nil_conditions),
+	    cmocka_unit_test(test_no_slices),
+	    cmocka_unit_test(test_family_filter),
+	    cmocka_unit_test(test_named_target_port_per_slice),
+	    cmocka_unit_test(test_service_port_name_matching),
+	    cmocka_unit_test(test_unnamed_port),
+	    cmocka_unit_test(test_protocol_mismatch),
+	    cmocka_unit_test(test_dedupe_and_sort),
+	    cmocka_unit_test(test_first_address_and_max),
+	    cmocka_unit_test(test_endpoints_to_slices),
+	    cmocka_unit_test(test_endpoints_not_ready_only),
+	    cmocka_unit_test(test_svc_view),
 	};
 
 	return cmocka_run_group_tests_name("select", tests, NULL, NULL);

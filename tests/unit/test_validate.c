@@ -35,8 +35,7 @@ static json_t *yobj_at(const char *yaml, const char *file, int line)
 	char err[256] = "";
 	json_t *arr = json_array(), *o;
 
-	if (doc_decode(yaml, strlen(yaml), arr, err, sizeof(err)) ||
-	    json_array_size(arr) != 1) {
+	if (doc_decode(yaml, strlen(yaml), arr, err, sizeof(err)) || json_array_size(arr) != 1) {
 		print_error("bad fixture: %s (%zu docs)\n", err, json_array_size(arr));
 		_fail(file, line);
 	}
@@ -74,8 +73,8 @@ static void expect_valid_at(json_t *obj, const char *file, int line)
 #define expect_valid(o) expect_valid_at((o), __FILE__, __LINE__)
 
 /* The joined errors contain "path: " followed (somewhere) by each needle. */
-static void expect_err_at(json_t *obj, const char *path, const char *needle,
-			  const char *file, int line)
+static void expect_err_at(json_t *obj, const char *path, const char *needle, const char *file,
+			  int line)
 {
 	const char *msg = validate(obj);
 	char want[256];
@@ -111,25 +110,24 @@ static void expect_no_err_at_path_at(json_t *obj, const char *path, const char *
 #define expect_no_err_at_path(o, path) expect_no_err_at_path_at((o), (path), __FILE__, __LINE__)
 
 /* kubectl create service clusterip web --tcp=80:8080 --dry-run=client -o yaml */
-static const char WEB[] =
-	"apiVersion: v1\n"
-	"kind: Service\n"
-	"metadata:\n"
-	"  creationTimestamp: null\n"
-	"  labels:\n"
-	"    app: web\n"
-	"  name: web\n"
-	"spec:\n"
-	"  ports:\n"
-	"  - name: 80-8080\n"
-	"    port: 80\n"
-	"    protocol: TCP\n"
-	"    targetPort: 8080\n"
-	"  selector:\n"
-	"    app: web\n"
-	"  type: ClusterIP\n"
-	"status:\n"
-	"  loadBalancer: {}\n";
+static const char WEB[] = "apiVersion: v1\n"
+			  "kind: Service\n"
+			  "metadata:\n"
+			  "  creationTimestamp: null\n"
+			  "  labels:\n"
+			  "    app: web\n"
+			  "  name: web\n"
+			  "spec:\n"
+			  "  ports:\n"
+			  "  - name: 80-8080\n"
+			  "    port: 80\n"
+			  "    protocol: TCP\n"
+			  "    targetPort: 8080\n"
+			  "  selector:\n"
+			  "    app: web\n"
+			  "  type: ClusterIP\n"
+			  "status:\n"
+			  "  loadBalancer: {}\n";
 
 static json_t *web(void)
 {
@@ -157,41 +155,39 @@ static json_t *with_ports(const char *ports_yaml)
 
 /* the shape of kubectl run web --image=nginx --dry-run=client -o yaml, plus
  * the host program podtrace runs instead of an image */
-static const char POD[] =
-	"apiVersion: v1\n"
-	"kind: Pod\n"
-	"metadata:\n"
-	"  creationTimestamp: null\n"
-	"  labels:\n"
-	"    run: web\n"
-	"  name: web\n"
-	"spec:\n"
-	"  containers:\n"
-	"  - image: nginx\n"
-	"    command: [/bin/sleep, \"3600\"]\n"
-	"    name: web\n"
-	"    resources: {}\n"
-	"  dnsPolicy: ClusterFirst\n"
-	"  restartPolicy: Always\n"
-	"status: {}\n";
+static const char POD[] = "apiVersion: v1\n"
+			  "kind: Pod\n"
+			  "metadata:\n"
+			  "  creationTimestamp: null\n"
+			  "  labels:\n"
+			  "    run: web\n"
+			  "  name: web\n"
+			  "spec:\n"
+			  "  containers:\n"
+			  "  - image: nginx\n"
+			  "    command: [/bin/sleep, \"3600\"]\n"
+			  "    name: web\n"
+			  "    resources: {}\n"
+			  "  dnsPolicy: ClusterFirst\n"
+			  "  restartPolicy: Always\n"
+			  "status: {}\n";
 
-static const char SLICE[] =
-	"apiVersion: discovery.k8s.io/v1\n"
-	"kind: EndpointSlice\n"
-	"metadata:\n"
-	"  name: web-abc12\n"
-	"  namespace: default\n"
-	"  labels:\n"
-	"    kubernetes.io/service-name: web\n"
-	"addressType: IPv4\n"
-	"endpoints:\n"
-	"- addresses: [\"10.244.1.5\"]\n"
-	"  conditions: {ready: true, serving: true, terminating: false}\n"
-	"- addresses: [\"10.244.2.7\"]\n"
-	"ports:\n"
-	"- name: 80-8080\n"
-	"  port: 8080\n"
-	"  protocol: TCP\n";
+static const char SLICE[] = "apiVersion: discovery.k8s.io/v1\n"
+			    "kind: EndpointSlice\n"
+			    "metadata:\n"
+			    "  name: web-abc12\n"
+			    "  namespace: default\n"
+			    "  labels:\n"
+			    "    kubernetes.io/service-name: web\n"
+			    "addressType: IPv4\n"
+			    "endpoints:\n"
+			    "- addresses: [\"10.244.1.5\"]\n"
+			    "  conditions: {ready: true, serving: true, terminating: false}\n"
+			    "- addresses: [\"10.244.2.7\"]\n"
+			    "ports:\n"
+			    "- name: 80-8080\n"
+			    "  port: 8080\n"
+			    "  protocol: TCP\n";
 
 /* ---- valid objects ---- */
 static void test_valid_objects(void **state)
@@ -209,16 +205,18 @@ static void test_valid_objects(void **state)
 	expect_valid(yobj("apiVersion: v1\nkind: Service\nmetadata: {name: ext, namespace: prod}\n"
 			  "spec: {type: ExternalName, externalName: db.example.com}\n"));
 	/* what the API server stores: dual stack, nodePorts, affinity */
-	expect_valid(yobj("apiVersion: v1\nkind: Service\nmetadata: {name: full, namespace: kube-system}\n"
-			  "spec:\n  type: NodePort\n  clusterIP: 10.96.0.10\n"
-			  "  clusterIPs: [10.96.0.10, \"fd00:10:96::a\"]\n"
-			  "  ipFamilies: [IPv4, IPv6]\n  ipFamilyPolicy: RequireDualStack\n"
-			  "  sessionAffinity: ClientIP\n"
-			  "  sessionAffinityConfig: {clientIP: {timeoutSeconds: 86400}}\n"
-			  "  externalIPs: [192.0.2.10, \"2001:db8::10\"]\n"
-			  "  ports:\n"
-			  "  - {name: dns, port: 53, protocol: UDP, targetPort: 53, nodePort: 30000}\n"
-			  "  - {name: dns-tcp, port: 53, protocol: TCP, targetPort: dns-tcp, nodePort: 32767}\n"));
+	expect_valid(
+	    yobj("apiVersion: v1\nkind: Service\nmetadata: {name: full, namespace: kube-system}\n"
+		 "spec:\n  type: NodePort\n  clusterIP: 10.96.0.10\n"
+		 "  clusterIPs: [10.96.0.10, \"fd00:10:96::a\"]\n"
+		 "  ipFamilies: [IPv4, IPv6]\n  ipFamilyPolicy: RequireDualStack\n"
+		 "  sessionAffinity: ClientIP\n"
+		 "  sessionAffinityConfig: {clientIP: {timeoutSeconds: 86400}}\n"
+		 "  externalIPs: [192.0.2.10, \"2001:db8::10\"]\n"
+		 "  ports:\n"
+		 "  - {name: dns, port: 53, protocol: UDP, targetPort: 53, nodePort: 30000}\n"
+		 "  - {name: dns-tcp, port: 53, protocol: TCP, targetPort: dns-tcp, nodePort: "
+		 "32767}\n"));
 	/* ClusterIP with an explicit nodePort: 0 (as some tools write) */
 	expect_valid(with_ports("ports: [{port: 80, nodePort: 0}]\n"));
 	/* minimal: protocol defaults to TCP, targetPort to port */
@@ -444,7 +442,8 @@ static void test_cluster_ip(void **state)
 	expect_err(o, "spec.clusterIP", NULL);
 
 	o = web();
-	json_object_set_new(spec_of(o), "clusterIP", json_string("fd00:10:96::1:0")); /* outside /112 */
+	json_object_set_new(spec_of(o), "clusterIP",
+			    json_string("fd00:10:96::1:0")); /* outside /112 */
 	expect_err(o, "spec.clusterIP", "not in the valid range");
 
 	o = web();
@@ -469,7 +468,8 @@ static void test_cluster_ips(void **state)
 	json_t *o;
 
 	o = web();
-	json_object_set_new(spec_of(o), "clusterIPs", json_pack("[s,s]", "10.96.0.10", "10.96.0.11"));
+	json_object_set_new(spec_of(o), "clusterIPs",
+			    json_pack("[s,s]", "10.96.0.10", "10.96.0.11"));
 	expect_err(o, "spec.clusterIPs[1]", "different IP family");
 
 	o = web();
@@ -479,7 +479,8 @@ static void test_cluster_ips(void **state)
 
 	o = web();
 	json_object_set_new(spec_of(o), "clusterIP", json_string("10.96.0.10"));
-	json_object_set_new(spec_of(o), "clusterIPs", json_pack("[s,s]", "10.96.0.10", "fd00:10:96::a"));
+	json_object_set_new(spec_of(o), "clusterIPs",
+			    json_pack("[s,s]", "10.96.0.10", "fd00:10:96::a"));
 	expect_valid(o);
 
 	o = web();
@@ -488,7 +489,8 @@ static void test_cluster_ips(void **state)
 	expect_err(o, "spec.clusterIPs[0]", "must match spec.clusterIP");
 
 	o = web();
-	json_object_set_new(spec_of(o), "clusterIPs", json_pack("[s,s]", "10.96.0.10", "2001:db8::1"));
+	json_object_set_new(spec_of(o), "clusterIPs",
+			    json_pack("[s,s]", "10.96.0.10", "2001:db8::1"));
 	expect_err(o, "spec.clusterIPs[1]", "not in the valid range");
 
 	o = web();
@@ -513,7 +515,8 @@ static void test_session_affinity(void **state)
 		json_object_set_new(spec_of(o), "sessionAffinity", json_string("ClientIP"));
 		json_object_set_new(spec_of(o), "sessionAffinityConfig",
 				    json_pack("{s:{s:I}}", "clientIP", "timeoutSeconds", bad[i]));
-		expect_err(o, "spec.sessionAffinityConfig.clientIP.timeoutSeconds", "Invalid value");
+		expect_err(o, "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+			   "Invalid value");
 	}
 	for (long long ok = 1; ok <= 86400; ok += 86399) {
 		o = web();
@@ -543,7 +546,8 @@ static void test_type_and_external_ips(void **state)
 	expect_err(o, "spec.type", "Unsupported value: \"Ingress\"");
 
 	o = web();
-	json_object_set_new(spec_of(o), "externalIPs", json_pack("[s,s]", "192.0.2.1", "192.0.2.300"));
+	json_object_set_new(spec_of(o), "externalIPs",
+			    json_pack("[s,s]", "192.0.2.1", "192.0.2.300"));
 	expect_err(o, "spec.externalIPs[1]", "valid IP address");
 
 	o = web();
@@ -606,14 +610,16 @@ static void test_namespace(void **state)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		o = web();
-		json_object_set_new(json_object_get(o, "metadata"), "namespace", json_string(bad[i]));
+		json_object_set_new(json_object_get(o, "metadata"), "namespace",
+				    json_string(bad[i]));
 		expect_err(o, "metadata.namespace", bad[i]);
 	}
 	o = web();
 	json_object_set_new(json_object_get(o, "metadata"), "namespace", json_integer(3));
 	expect_err(o, "metadata.namespace", NULL);
 	o = web();
-	json_object_set_new(json_object_get(o, "metadata"), "namespace", json_string("kube-system"));
+	json_object_set_new(json_object_get(o, "metadata"), "namespace",
+			    json_string("kube-system"));
 	expect_valid(o);
 }
 
@@ -658,9 +664,9 @@ static json_t *slice_with_addr(const char *type, const char *addr)
 	json_t *o = yobj(SLICE);
 
 	json_object_set_new(o, "addressType", json_string(type));
-	json_array_set_new(json_object_get(json_array_get(json_object_get(o, "endpoints"), 1),
-					   "addresses"),
-			   0, json_string(addr));
+	json_array_set_new(
+	    json_object_get(json_array_get(json_object_get(o, "endpoints"), 1), "addresses"), 0,
+	    json_string(addr));
 	return o;
 }
 
@@ -692,19 +698,23 @@ static void test_slice(void **state)
 	expect_err(o, "addressType", "Required value");
 
 	o = yobj(SLICE);
-	json_object_set_new(json_array_get(json_object_get(o, "endpoints"), 0), "addresses", json_array());
+	json_object_set_new(json_array_get(json_object_get(o, "endpoints"), 0), "addresses",
+			    json_array());
 	expect_err(o, "endpoints[0].addresses", NULL);
 
 	o = yobj(SLICE);
-	json_object_set_new(json_object_get(json_array_get(json_object_get(o, "endpoints"), 0), "conditions"),
-			    "ready", json_string("true"));
+	json_object_set_new(
+	    json_object_get(json_array_get(json_object_get(o, "endpoints"), 0), "conditions"),
+	    "ready", json_string("true"));
 	expect_err(o, "endpoints[0].conditions.ready", "boolean");
 
 	o = yobj(SLICE);
-	json_object_set_new(json_array_get(json_object_get(o, "ports"), 0), "port", json_integer(0));
+	json_object_set_new(json_array_get(json_object_get(o, "ports"), 0), "port",
+			    json_integer(0));
 	expect_err(o, "ports[0].port", NULL);
 	o = yobj(SLICE);
-	json_object_set_new(json_array_get(json_object_get(o, "ports"), 0), "name", json_string("Http"));
+	json_object_set_new(json_array_get(json_object_get(o, "ports"), 0), "name",
+			    json_string("Http"));
 	expect_err(o, "ports[0].name", NULL);
 }
 
@@ -744,33 +754,20 @@ static void test_dns_tables(void **state)
 	sub254[253] = 'c', sub254[254] = 0;
 
 	const struct name_case cases[] = {
-		{"a", true, true, true},
-		{"web", true, true, true},
-		{"web-1", true, true, true},
-		{"a-b-c", true, true, true},
-		{"0", true, true, false},
-		{"1web", true, true, false},
-		{"80-8080", true, true, false},
-		{"", false, false, false},
-		{"-web", false, false, false},
-		{"web-", false, false, false},
-		{"Web", false, false, false},
-		{"wEb", false, false, false},
-		{"web_1", false, false, false},
-		{"web 1", false, false, false},
-		{"wéb", false, false, false},
-		{"web.v2", false, true, false},
-		{"a.b.c", false, true, false},
-		{"1.2.3", false, true, false},
-		{".web", false, false, false},
-		{"web.", false, false, false},
-		{"web..v2", false, false, false},
-		{"web.-v2", false, false, false},
-		{"web.V2", false, false, false},
-		{l63, true, true, true},
-		{l64, false, true, false}, /* subdomains have no per-label limit */
-		{sub253, false, true, false},
-		{sub254, false, false, false},
+	    {"a", true, true, true},	      {"web", true, true, true},
+	    {"web-1", true, true, true},      {"a-b-c", true, true, true},
+	    {"0", true, true, false},	      {"1web", true, true, false},
+	    {"80-8080", true, true, false},   {"", false, false, false},
+	    {"-web", false, false, false},    {"web-", false, false, false},
+	    {"Web", false, false, false},     {"wEb", false, false, false},
+	    {"web_1", false, false, false},   {"web 1", false, false, false},
+	    {"wéb", false, false, false},     {"web.v2", false, true, false},
+	    {"a.b.c", false, true, false},    {"1.2.3", false, true, false},
+	    {".web", false, false, false},    {"web.", false, false, false},
+	    {"web..v2", false, false, false}, {"web.-v2", false, false, false},
+	    {"web.V2", false, false, false},  {l63, true, true, true},
+	    {l64, false, true, false}, /* subdomains have no per-label limit */
+	    {sub253, false, true, false},     {sub254, false, false, false},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -829,27 +826,27 @@ static void test_kind_helpers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_objects),
-		cmocka_unit_test(test_port_range),
-		cmocka_unit_test(test_protocol),
-		cmocka_unit_test(test_port_names),
-		cmocka_unit_test(test_duplicate_port_protocol),
-		cmocka_unit_test(test_target_port),
-		cmocka_unit_test(test_ports_required),
-		cmocka_unit_test(test_node_port),
-		cmocka_unit_test(test_node_port_duplicate),
-		cmocka_unit_test(test_cluster_ip),
-		cmocka_unit_test(test_cluster_ips),
-		cmocka_unit_test(test_session_affinity),
-		cmocka_unit_test(test_type_and_external_ips),
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_namespace),
-		cmocka_unit_test(test_kind_and_api_version),
-		cmocka_unit_test(test_slice),
-		cmocka_unit_test(test_errors_accumulate),
-		cmocka_unit_test(test_dns_tables),
-		cmocka_unit_test(test_long_pod_name),
-		cmocka_unit_test(test_kind_helpers),
+	    cmocka_unit_test(test_valid_objects),
+	    cmocka_unit_test(test_port_range),
+	    cmocka_unit_test(test_protocol),
+	    cmocka_unit_test(test_port_names),
+	    cmocka_unit_test(test_duplicate_port_protocol),
+	    cmocka_unit_test(test_target_port),
+	    cmocka_unit_test(test_ports_required),
+	    cmocka_unit_test(test_node_port),
+	    cmocka_unit_test(test_node_port_duplicate),
+	    cmocka_unit_test(test_cluster_ip),
+	    cmocka_unit_test(test_cluster_ips),
+	    cmocka_unit_test(test_session_affinity),
+	    cmocka_unit_test(test_type_and_external_ips),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_namespace),
+	    cmocka_unit_test(test_kind_and_api_version),
+	    cmocka_unit_test(test_slice),
+	    cmocka_unit_test(test_errors_accumulate),
+	    cmocka_unit_test(test_dns_tables),
+	    cmocka_unit_test(test_long_pod_name),
+	    cmocka_unit_test(test_kind_helpers),
 	};
 
 	return cmocka_run_group_tests_name("validate", tests, setup, NULL);

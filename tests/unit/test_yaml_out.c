@@ -33,7 +33,8 @@ static void round_trip_at(json_t *v, const char *file, int line)
 		want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
 		got = json_dumps(json_array_size(out) == 1 ? json_array_get(out, 0) : out,
 				 JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
-		print_error("round trip changed the value\n want %s\n  got %s\n yaml:\n%s\n", want, got, y);
+		print_error("round trip changed the value\n want %s\n  got %s\n yaml:\n%s\n", want,
+			    got, y);
 		free(want);
 		free(got);
 		_fail(file, line);
@@ -46,13 +47,60 @@ static void round_trip_at(json_t *v, const char *file, int line)
 
 /* strings every YAML reader would otherwise take for another type */
 static const char *const tricky[] = {
-	"80", "0", "-5", "+5", "1.5", "1e3", "0x1F", "0o17", "017", "1_000",
-	"true", "false", "True", "FALSE", "null", "Null", "NULL", "~", "",
-	"10.96.0.1", "1.2.3", "80-8080", "2024-05-02T09:12:44Z", "None", "-",
-	" leading", "trailing ", "a: b", "a #b", "#c", "- x", "? q", "'single'",
-	"\"double\"", "*alias", "&anchor", "!tag", "%pct", "@at", "`bt", "{x}",
-	"[y]", ",", "|", ">", "line1\nline2", "line1\nline2\n", "tab\there",
-	"héllo ✓", "k8s.io/name", "--", "---", "...", "<<",
+    "80",
+    "0",
+    "-5",
+    "+5",
+    "1.5",
+    "1e3",
+    "0x1F",
+    "0o17",
+    "017",
+    "1_000",
+    "true",
+    "false",
+    "True",
+    "FALSE",
+    "null",
+    "Null",
+    "NULL",
+    "~",
+    "",
+    "10.96.0.1",
+    "1.2.3",
+    "80-8080",
+    "2024-05-02T09:12:44Z",
+    "None",
+    "-",
+    " leading",
+    "trailing ",
+    "a: b",
+    "a #b",
+    "#c",
+    "- x",
+    "? q",
+    "'single'",
+    "\"double\"",
+    "*alias",
+    "&anchor",
+    "!tag",
+    "%pct",
+    "@at",
+    "`bt",
+    "{x}",
+    "[y]",
+    ",",
+    "|",
+    ">",
+    "line1\nline2",
+    "line1\nline2\n",
+    "tab\there",
+    "héllo ✓",
+    "k8s.io/name",
+    "--",
+    "---",
+    "...",
+    "<<",
 };
 
 static void test_string_scalars(void **state)
@@ -76,9 +124,10 @@ static void test_keys(void **state)
 static void test_typed_scalars(void **state)
 {
 	(void)state;
-	round_trip(json_pack("{s:i,s:i,s:I,s:I,s:b,s:b,s:n,s:f,s:f,s:f}", "port", 80, "zero", 0, "neg",
-			     (json_int_t)-123456789012LL, "big", (json_int_t)9007199254740993LL,
-			     "t", 1, "f", 0, "n", "half", 0.5, "quarter", -0.25, "huge", 1e300));
+	round_trip(json_pack("{s:i,s:i,s:I,s:I,s:b,s:b,s:n,s:f,s:f,s:f}", "port", 80, "zero", 0,
+			     "neg", (json_int_t)-123456789012LL, "big",
+			     (json_int_t)9007199254740993LL, "t", 1, "f", 0, "n", "half", 0.5,
+			     "quarter", -0.25, "huge", 1e300));
 	/* a number and the string of it side by side */
 	round_trip(json_pack("{s:i,s:s,s:b,s:s,s:n,s:s}", "n", 80, "s", "80", "b", 1, "bs", "true",
 			     "z", "zs", "null"));
@@ -90,11 +139,13 @@ static void test_structures(void **state)
 	/* empty map and list, at the top and nested */
 	round_trip(json_object());
 	round_trip(json_array());
-	round_trip(json_pack("{s:{},s:[],s:{s:{}},s:[{}],s:[[]]}", "em", "el", "deep", "x", "lm", "ll"));
+	round_trip(
+	    json_pack("{s:{},s:[],s:{s:{}},s:[{}],s:[[]]}", "em", "el", "deep", "x", "lm", "ll"));
 	/* nested lists */
 	round_trip(json_pack("{s:[[i,[s,[]]],[[[s]]],{s:[n,b]}]}", "l", 1, "80", "x", "k", 0));
 	/* list of maps with lists */
-	round_trip(json_pack("[{s:s,s:[i,i]},{s:[{s:s}]}]", "a", "true", "b", 1, 2, "c", "d", "null"));
+	round_trip(
+	    json_pack("[{s:s,s:[i,i]},{s:[{s:s}]}]", "a", "true", "b", 1, 2, "c", "d", "null"));
 }
 
 /* A Service as the daemon stores and prints it. */
@@ -102,18 +153,20 @@ static void test_service_object(void **state)
 {
 	(void)state;
 	const char *svc =
-		"{\"apiVersion\":\"v1\",\"kind\":\"Service\","
-		"\"metadata\":{\"name\":\"web\",\"namespace\":\"default\","
-		"\"uid\":\"6b0b1a43-52a6-4b7e-9d1e-2f0b7c3f9a11\",\"resourceVersion\":\"198\","
-		"\"creationTimestamp\":\"2024-05-02T09:12:44Z\","
-		"\"labels\":{\"app\":\"web\",\"kubernetes.io/name\":\"web\",\"version\":\"2\"},"
-		"\"annotations\":{\"note\":\"multi\\nline\\n\",\"enabled\":\"true\",\"empty\":\"\"}},"
-		"\"spec\":{\"type\":\"NodePort\",\"clusterIP\":\"10.96.0.10\","
-		"\"clusterIPs\":[\"10.96.0.10\",\"fd00:10:96::a\"],\"ipFamilies\":[\"IPv4\",\"IPv6\"],"
-		"\"ports\":[{\"name\":\"80-8080\",\"port\":80,\"targetPort\":8080,\"protocol\":\"TCP\",\"nodePort\":30080},"
-		"{\"name\":\"dns\",\"port\":53,\"targetPort\":\"dns\",\"protocol\":\"UDP\",\"nodePort\":30053}],"
-		"\"selector\":{\"app\":\"web\"},\"sessionAffinity\":\"None\"},"
-		"\"status\":{\"loadBalancer\":{}}}";
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Service\","
+	    "\"metadata\":{\"name\":\"web\",\"namespace\":\"default\","
+	    "\"uid\":\"6b0b1a43-52a6-4b7e-9d1e-2f0b7c3f9a11\",\"resourceVersion\":\"198\","
+	    "\"creationTimestamp\":\"2024-05-02T09:12:44Z\","
+	    "\"labels\":{\"app\":\"web\",\"kubernetes.io/name\":\"web\",\"version\":\"2\"},"
+	    "\"annotations\":{\"note\":\"multi\\nline\\n\",\"enabled\":\"true\",\"empty\":\"\"}},"
+	    "\"spec\":{\"type\":\"NodePort\",\"clusterIP\":\"10.96.0.10\","
+	    "\"clusterIPs\":[\"10.96.0.10\",\"fd00:10:96::a\"],\"ipFamilies\":[\"IPv4\",\"IPv6\"],"
+	    "\"ports\":[{\"name\":\"80-8080\",\"port\":80,\"targetPort\":8080,\"protocol\":\"TCP\","
+	    "\"nodePort\":30080},"
+	    "{\"name\":\"dns\",\"port\":53,\"targetPort\":\"dns\",\"protocol\":\"UDP\","
+	    "\"nodePort\":30053}],"
+	    "\"selector\":{\"app\":\"web\"},\"sessionAffinity\":\"None\"},"
+	    "\"status\":{\"loadBalancer\":{}}}";
 	json_error_t je;
 	json_t *v = json_loads(svc, 0, &je);
 
@@ -138,8 +191,8 @@ static void test_reals_keep_precision(void **state)
 static void test_yaml11_specials_quoted(void **state)
 {
 	(void)state;
-	static const char *const specials[] = {"yes", "no", "on", "off", "y", "n", "Yes", "NO",
-					       "On", "OFF", ".inf", "-.inf", ".nan", ".NaN"};
+	static const char *const specials[] = {"yes", "no", "on",  "off",  "y",	    "n",    "Yes",
+					       "NO",  "On", "OFF", ".inf", "-.inf", ".nan", ".NaN"};
 	int bad = 0;
 
 	for (size_t i = 0; i < sizeof(specials) / sizeof(specials[0]); i++) {
@@ -160,13 +213,13 @@ static void test_yaml11_specials_quoted(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_string_scalars),
-		cmocka_unit_test(test_keys),
-		cmocka_unit_test(test_typed_scalars),
-		cmocka_unit_test(test_structures),
-		cmocka_unit_test(test_service_object),
-		cmocka_unit_test(test_reals_keep_precision),
-		cmocka_unit_test(test_yaml11_specials_quoted),
+	    cmocka_unit_test(test_string_scalars),
+	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_typed_scalars),
+	    cmocka_unit_test(test_structures),
+	    cmocka_unit_test(test_service_object),
+	    cmocka_unit_test(test_reals_keep_precision),
+	    cmocka_unit_test(test_yaml11_specials_quoted),
 	};
 
 	return cmocka_run_group_tests_name("yaml_out", tests, NULL, NULL);

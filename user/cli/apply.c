@@ -16,28 +16,29 @@
 #include "k8s.h"
 
 static const char apply_usage[] =
-	"Usage: podtrace apply -f FILE|DIR|- [-f ...]\n"
-	"\n"
-	"Create or update Pods, Services, EndpointSlices and Endpoints from YAML or JSON\n"
-	"(multi-document and List allowed). A directory applies every *.yaml, *.yml\n"
-	"and *.json directly in it, in name order, one file at a time; - reads stdin.\n"
-	"\n"
-	"Flags:\n"
-	"  -f, --filename PATH   file, directory or - (repeatable)\n"
-	"  -h, --help            show this help\n";
+    "Usage: podtrace apply -f FILE|DIR|- [-f ...]\n"
+    "\n"
+    "Create or update Pods, Services, EndpointSlices and Endpoints from YAML or JSON\n"
+    "(multi-document and List allowed). A directory applies every *.yaml, *.yml\n"
+    "and *.json directly in it, in name order, one file at a time; - reads stdin.\n"
+    "\n"
+    "Flags:\n"
+    "  -f, --filename PATH   file, directory or - (repeatable)\n"
+    "  -h, --help            show this help\n";
 
 static const char delete_usage[] =
-	"Usage: podtrace delete (-f FILE|DIR|- | pod|svc|endpointslice NAME... [-n NS]) [--wait=false]\n"
-	"\n"
-	"Delete the objects named in files, or objects by kind and name. Pods stop\n"
-	"gracefully (preStop, SIGTERM, SIGKILL after the grace period); as kubectl,\n"
-	"delete waits until they are gone unless --wait=false.\n"
-	"\n"
-	"Flags:\n"
-	"  -f, --filename PATH   file, directory or - (repeatable)\n"
-	"  -n, --namespace NS    namespace of NAME (default \"default\")\n"
-	"      --wait[=BOOL]     wait for deleted Pods to be gone (default true)\n"
-	"  -h, --help            show this help\n";
+    "Usage: podtrace delete (-f FILE|DIR|- | pod|svc|endpointslice NAME... [-n NS]) "
+    "[--wait=false]\n"
+    "\n"
+    "Delete the objects named in files, or objects by kind and name. Pods stop\n"
+    "gracefully (preStop, SIGTERM, SIGKILL after the grace period); as kubectl,\n"
+    "delete waits until they are gone unless --wait=false.\n"
+    "\n"
+    "Flags:\n"
+    "  -f, --filename PATH   file, directory or - (repeatable)\n"
+    "  -n, --namespace NS    namespace of NAME (default \"default\")\n"
+    "      --wait[=BOOL]     wait for deleted Pods to be gone (default true)\n"
+    "  -h, --help            show this help\n";
 
 /* What a run over several files adds up to. */
 struct tally {
@@ -51,10 +52,10 @@ static const char *resource(const char *kind)
 	static const struct {
 		const char *kind, *res;
 	} known[] = {
-		{"Service", "service"},
-		{"EndpointSlice", "endpointslice.discovery.k8s.io"},
-		{"Endpoints", "endpoints"},
-		{"Pod", "pod"},
+	    {"Service", "service"},
+	    {"EndpointSlice", "endpointslice.discovery.k8s.io"},
+	    {"Endpoints", "endpoints"},
+	    {"Pod", "pod"},
 	};
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
@@ -68,8 +69,7 @@ static void print_results(json_t *results, struct tally *t)
 	size_t i;
 	json_t *r;
 
-	json_array_foreach(results, i, r)
-	{
+	json_array_foreach (results, i, r) {
 		const char *err = jstr(r, "error", NULL);
 		const char *res = resource(jstr(r, "kind", ""));
 		const char *name = jstr(r, "name", "");
@@ -81,8 +81,9 @@ static void print_results(json_t *results, struct tally *t)
 		} else if (!strcmp(action, "deleted")) {
 			printf("%s \"%s\" deleted\n", res, name);
 			if (t->pods && !strcmp(jstr(r, "kind", ""), "Pod"))
-				json_array_append_new(t->pods, json_pack("[s,s]",
-					jstr(r, "namespace", "default"), name));
+				json_array_append_new(
+				    t->pods,
+				    json_pack("[s,s]", jstr(r, "namespace", "default"), name));
 		} else {
 			printf("%s/%s %s\n", res, name, action);
 		}
@@ -133,8 +134,7 @@ static void send_file(const char *path, bool del, struct tally *t)
 		return;
 	}
 	/* jansson strings are UTF-8: anything else can't be a manifest */
-	req = json_pack("{s:s,s:s,s:s%}", "cmd", "apply", "source", source,
-			"data", data, len);
+	req = json_pack("{s:s,s:s,s:s%}", "cmd", "apply", "source", source, "data", data, len);
 	free(data);
 	if (!req) {
 		fprintf(stderr, "error: %s: not UTF-8 text\n", source);
@@ -217,8 +217,8 @@ static void send_path(const char *path, bool del, struct tally *t)
 static int pod_exists(const char *ns, const char *name)
 {
 	char err[1024];
-	json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "cmd", "get", "kind", "pods",
-				"namespace", ns, "name", name);
+	json_t *req = json_pack("{s:s,s:s,s:s,s:s}", "cmd", "get", "kind", "pods", "namespace", ns,
+				"name", name);
 	json_t *resp = client_try(req, err, sizeof(err));
 	const char *msg = json_string_value(json_object_get(resp, "error"));
 	int rc = !resp ? -1 : msg ? (strstr(msg, " not found") ? 0 : -1) : 1;
@@ -235,8 +235,7 @@ static int wait_pods_gone(json_t *pods)
 	size_t i;
 	json_t *p;
 
-	json_array_foreach(pods, i, p)
-	{
+	json_array_foreach (pods, i, p) {
 		const char *ns = json_string_value(json_array_get(p, 0));
 		const char *name = json_string_value(json_array_get(p, 1));
 		int rc;
@@ -244,7 +243,8 @@ static int wait_pods_gone(json_t *pods)
 		while ((rc = pod_exists(ns, name)) == 1)
 			usleep(100 * 1000);
 		if (rc < 0) {
-			fprintf(stderr, "error: lost track of pod \"%s\" while waiting for it to go\n",
+			fprintf(stderr,
+				"error: lost track of pod \"%s\" while waiting for it to go\n",
 				name);
 			return 1;
 		}
@@ -272,17 +272,17 @@ static int send_paths(const char **paths, int n, bool del, bool wait)
 }
 
 static const struct option apply_opts[] = {
-	{"filename", required_argument, NULL, 'f'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"filename", required_argument, NULL, 'f'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static const struct option delete_opts[] = {
-	{"filename", required_argument, NULL, 'f'},
-	{"namespace", required_argument, NULL, 'n'},
-	{"wait", optional_argument, NULL, 'w'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"filename", required_argument, NULL, 'f'},
+    {"namespace", required_argument, NULL, 'n'},
+    {"wait", optional_argument, NULL, 'w'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 int cmd_apply(int argc, char **argv)
@@ -362,8 +362,9 @@ int cmd_delete(int argc, char **argv)
 			w = optarg ? optarg : "true";
 			if (strcmp(w, "true") && strcmp(w, "false")) {
 				free(files);
-				return usage_error("delete", delete_usage,
-						   "invalid argument \"%s\" for --wait (want true or false)", w);
+				return usage_error(
+				    "delete", delete_usage,
+				    "invalid argument \"%s\" for --wait (want true or false)", w);
 			}
 			wait = !strcmp(w, "true");
 			break;
@@ -390,7 +391,8 @@ int cmd_delete(int argc, char **argv)
 	}
 	free(files);
 	if (optind == argc)
-		return usage_error("delete", delete_usage, "a kind and a name, or -f, are required");
+		return usage_error("delete", delete_usage,
+				   "a kind and a name, or -f, are required");
 	k = k8s_kind_from_arg(argv[optind]);
 	if (k != K_SERVICE && k != K_ENDPOINTSLICE && k != K_POD)
 		return usage_error("delete", delete_usage,
@@ -398,6 +400,6 @@ int cmd_delete(int argc, char **argv)
 				   argv[optind]);
 	if (optind + 1 == argc)
 		return usage_error("delete", delete_usage, "a name is required");
-	return delete_named(argv[optind], ns ? ns : "default", argv + optind + 1,
-			    argc - optind - 1, wait);
+	return delete_named(argv[optind], ns ? ns : "default", argv + optind + 1, argc - optind - 1,
+			    wait);
 }

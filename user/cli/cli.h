@@ -21,7 +21,7 @@ extern const char *socket_path;
 /* Print "podtrace CMD: <msg>", the usage line and a hint to stderr;
  * returns EXIT_USAGE. */
 int usage_error(const char *cmd, const char *usage, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* getopt returned '?' or ':' (optstring starts with ':'): say which flag. */
 int bad_flag(const char *cmd, const char *usage, int c, char **argv);
 /* optarg, minus the "=" of pflag's "-o=json" form that kubectl users type. */
@@ -47,8 +47,7 @@ json_t *client_call_named(json_t *req, const char *resource, const char *name);
 /* table.c: kubectl-like text output */
 struct tw; /* a text/tabwriter clone: cells end with '\t' */
 struct tw *tw_new(int minwidth, int padding);
-void tw_printf(struct tw *t, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void tw_printf(struct tw *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Align, write to out, free t. */
 void tw_flush(struct tw *t, FILE *out);
 #define TW_TABLE 6, 3	 /* kubectl get */

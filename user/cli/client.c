@@ -167,7 +167,8 @@ json_t *client_call_named(json_t *req, const char *resource, const char *name)
 	}
 	msg = json_string_value(json_object_get(resp, "error"));
 	if (msg && strstr(msg, " not found"))
-		fprintf(stderr, "Error from server (NotFound): %s \"%s\" not found\n", resource, name);
+		fprintf(stderr, "Error from server (NotFound): %s \"%s\" not found\n", resource,
+			name);
 	else if (msg)
 		fprintf(stderr, "Error from server: %s\n", msg);
 	if (msg) {

@@ -13,19 +13,19 @@
 #include "k8s.h"
 
 static const char describe_usage[] =
-	"Usage: podtrace describe pod|svc NAME... [-n NS]\n"
-	"\n"
-	"Show a Pod as kubectl describe does: node, start time, labels, status and\n"
-	"IPs, each (init) container's command, state, last state, restarts,\n"
-	"resources and probes, then conditions, volumes and QoS class.\n"
-	"\n"
-	"Show a Service as kubectl describe does, followed by its socket LB state:\n"
-	"frontends, backends (with how often each was selected), connection and\n"
-	"rejection counters, and the last programming error if any.\n"
-	"\n"
-	"Flags:\n"
-	"  -n, --namespace NS   namespace of NAME (default \"default\")\n"
-	"  -h, --help           show this help\n";
+    "Usage: podtrace describe pod|svc NAME... [-n NS]\n"
+    "\n"
+    "Show a Pod as kubectl describe does: node, start time, labels, status and\n"
+    "IPs, each (init) container's command, state, last state, restarts,\n"
+    "resources and probes, then conditions, volumes and QoS class.\n"
+    "\n"
+    "Show a Service as kubectl describe does, followed by its socket LB state:\n"
+    "frontends, backends (with how often each was selected), connection and\n"
+    "rejection counters, and the last programming error if any.\n"
+    "\n"
+    "Flags:\n"
+    "  -n, --namespace NS   namespace of NAME (default \"default\")\n"
+    "  -h, --help           show this help\n";
 
 /* kubectl shortens annotations longer than this to keep describe readable */
 #define MAX_ANNOTATION 140
@@ -42,7 +42,8 @@ const char **sorted_keys(json_t *obj, size_t *n)
 	json_t *v;
 
 	*n = 0;
-	json_object_foreach(obj, k, v) keys[(*n)++] = k;
+	json_object_foreach (obj, k, v)
+		keys[(*n)++] = k;
 	qsort(keys, *n, sizeof(*keys), cmp_str);
 	return keys;
 }
@@ -136,8 +137,7 @@ static void endpoints_line(struct tw *t, json_t *slices, const char *port_name)
 		json_t *slice = json_object_get(slices, names[s]);
 		json_t *ports = json_object_get(slice, "ports");
 
-		json_array_foreach(json_object_get(slice, "endpoints"), i, ep)
-		{
+		json_array_foreach (json_object_get(slice, "endpoints"), i, ep) {
 			json_t *addrs = json_object_get(ep, "addresses");
 			const char *addr = json_string_value(json_array_get(addrs, 0));
 
@@ -146,8 +146,9 @@ static void endpoints_line(struct tw *t, json_t *slices, const char *port_name)
 			/* a slice without ports serves every port */
 			if (!json_array_size(ports))
 				endpoint_item(t, &count, addr, NULL);
-			json_array_foreach(ports, j, sp) if (port_name_is(sp, port_name))
-				endpoint_item(t, &count, addr, json_object_get(sp, "port"));
+			json_array_foreach (ports, j, sp)
+				if (port_name_is(sp, port_name))
+					endpoint_item(t, &count, addr, json_object_get(sp, "port"));
 		}
 	}
 	if (count > 3)
@@ -161,8 +162,7 @@ static void port_lines(struct tw *t, json_t *svc, json_t *slices)
 	size_t i;
 	json_t *p;
 
-	json_array_foreach(jpath(svc, "spec.ports"), i, p)
-	{
+	json_array_foreach (jpath(svc, "spec.ports"), i, p) {
 		const char *name = jstr(p, "name", "");
 		const char *proto = jstr(p, "protocol", "TCP");
 		json_t *tp = json_object_get(p, "targetPort");
@@ -173,9 +173,10 @@ static void port_lines(struct tw *t, json_t *svc, json_t *slices)
 		if (json_is_string(tp))
 			tw_printf(t, "TargetPort:\t%s/%s\n", json_string_value(tp), proto);
 		else
-			tw_printf(t, "TargetPort:\t%lld/%s\n",
-				  (long long)json_integer_value(tp ? tp : json_object_get(p, "port")),
-				  proto);
+			tw_printf(
+			    t, "TargetPort:\t%lld/%s\n",
+			    (long long)json_integer_value(tp ? tp : json_object_get(p, "port")),
+			    proto);
 		if (np)
 			tw_printf(t, "NodePort:\t%s\t%lld/%s\n", *name ? name : "<unset>",
 				  (long long)np, proto);
@@ -239,16 +240,16 @@ static void lb_entry(struct tw *t, json_t *e)
 
 	tw_printf(t, "  %s:\n", jstr(e, "key", "?"));
 	tw_printf(t, "    Svc ID:\t%lld\n", jint(e, "svcId"));
-	json_array_foreach(json_object_get(e, "frontends"), i, fe)
-		tw_printf(t, "    Frontend:\t%s\t%s\n", jstr(fe, "address", "?"), jstr(fe, "kind", ""));
+	json_array_foreach (json_object_get(e, "frontends"), i, fe)
+		tw_printf(t, "    Frontend:\t%s\t%s\n", jstr(fe, "address", "?"),
+			  jstr(fe, "kind", ""));
 	tw_printf(t, "    Slots:\t%lld\n", jint(e, "count"));
-	json_array_foreach(bes, i, be)
-	{
+	json_array_foreach (bes, i, be) {
 		const char *a = jstr(be, "address", "?");
 		bool v6 = strchr(a, ':');
 
-		tw_printf(t, "    Backend:\t%s%s%s:%lld\tid %lld\tselected %lld%s\n", v6 ? "[" : "", a,
-			  v6 ? "]" : "", jint(be, "port"), jint(be, "id"), jint(be, "selected"),
+		tw_printf(t, "    Backend:\t%s%s%s:%lld\tid %lld\tselected %lld%s\n", v6 ? "[" : "",
+			  a, v6 ? "]" : "", jint(be, "port"), jint(be, "id"), jint(be, "selected"),
 			  json_is_true(json_object_get(be, "terminating")) ? "\tterminating" : "");
 	}
 	if (!json_array_size(bes))
@@ -268,14 +269,16 @@ static void lb_lines(struct tw *t, json_t *resp)
 
 	/* say why nothing is programmed when it is by design */
 	if (!json_array_size(lb) && !strcmp(jstr(svc, "spec.clusterIP", ""), "None"))
-		tw_printf(t, "Socket LB:\t<none> (headless: clients get endpoint addresses from DNS)\n");
+		tw_printf(
+		    t, "Socket LB:\t<none> (headless: clients get endpoint addresses from DNS)\n");
 	else if (!json_array_size(lb) && !strcmp(jstr(svc, "spec.type", ""), "ExternalName"))
 		tw_printf(t, "Socket LB:\t<none> (ExternalName: a DNS alias)\n");
 	else if (!json_array_size(lb))
 		tw_printf(t, "Socket LB:\t<none>\n");
 	else
 		tw_printf(t, "Socket LB:\n");
-	json_array_foreach(lb, i, e) lb_entry(t, e);
+	json_array_foreach (lb, i, e)
+		lb_entry(t, e);
 	if (perr)
 		tw_printf(t, "Programming error:\t%s\n", perr);
 }
@@ -283,8 +286,8 @@ static void lb_lines(struct tw *t, json_t *resp)
 /* *shown counts the descriptions printed so far. */
 static int describe_one(const char *ns, const char *name, int *shown)
 {
-	json_t *resp = client_call(json_pack("{s:s,s:s,s:s,s:s}", "cmd", "describe", "kind",
-					     "svc", "namespace", ns, "name", name));
+	json_t *resp = client_call(json_pack("{s:s,s:s,s:s,s:s}", "cmd", "describe", "kind", "svc",
+					     "namespace", ns, "name", name));
 	struct tw *t;
 
 	if (!resp)
@@ -301,9 +304,9 @@ static int describe_one(const char *ns, const char *name, int *shown)
 }
 
 static const struct option describe_opts[] = {
-	{"namespace", required_argument, NULL, 'n'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"namespace", required_argument, NULL, 'n'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 int cmd_describe(int argc, char **argv)
@@ -330,8 +333,7 @@ int cmd_describe(int argc, char **argv)
 	k = k8s_kind_from_arg(argv[optind]);
 	if (k != K_SERVICE && k != K_POD)
 		return usage_error("describe", describe_usage,
-				   "unknown resource type \"%s\" (want pod or svc)",
-				   argv[optind]);
+				   "unknown resource type \"%s\" (want pod or svc)", argv[optind]);
 	if (optind + 1 == argc)
 		return usage_error("describe", describe_usage, "a name is required");
 	for (int i = optind + 1; i < argc; i++)

@@ -46,7 +46,8 @@ static void go_list(FILE *f, json_t *arr)
 	json_t *v;
 
 	fputc('[', f);
-	json_array_foreach(arr, i, v) fprintf(f, "%s%s", i ? " " : "", json_string_value(v) ?: "");
+	json_array_foreach (arr, i, v)
+		fprintf(f, "%s%s", i ? " " : "", json_string_value(v) ?: "");
 	fputc(']', f);
 }
 
@@ -71,15 +72,16 @@ static char *probe_line(json_t *p)
 		fputs("http-get ", f);
 		for (const char *s = scheme; *s; s++)
 			fputc(*s >= 'A' && *s <= 'Z' ? *s - 'A' + 'a' : *s, f);
-		fprintf(f, "://%s%s%s%s%s%s%s", v6 ? "[" : "", host, v6 ? "]" : "", *port ? ":" : "",
-			port, *path && *path != '/' ? "/" : "", path);
+		fprintf(f, "://%s%s%s%s%s%s%s", v6 ? "[" : "", host, v6 ? "]" : "",
+			*port ? ":" : "", port, *path && *path != '/' ? "/" : "", path);
 		free(port);
 	} else if (tcp) {
 		char *port = scalar_str(json_object_get(tcp, "port"));
 		fprintf(f, "tcp-socket %s:%s", jstr(tcp, "host", ""), port);
 		free(port);
 	} else if (grpc) {
-		fprintf(f, "grpc <pod>:%lld %s", jint_or(grpc, "port", 0), jstr(grpc, "service", ""));
+		fprintf(f, "grpc <pod>:%lld %s", jint_or(grpc, "port", 0),
+			jstr(grpc, "service", ""));
 	} else {
 		fputs("unknown", f);
 	}
@@ -99,9 +101,10 @@ static char *ports_str(json_t *ports, bool host)
 	char *out;
 	FILE *f = open_memstream(&out, &len);
 
-	json_array_foreach(ports, i, p)
+	json_array_foreach (ports, i, p)
 		fprintf(f, "%s%lld/%s", i ? ", " : "",
-			jint_or(p, host ? "hostPort" : "containerPort", 0), jstr(p, "protocol", "TCP"));
+			jint_or(p, host ? "hostPort" : "containerPort", 0),
+			jstr(p, "protocol", "TCP"));
 	fclose(f);
 	return out;
 }
@@ -130,7 +133,8 @@ static void lines_of(struct tw *t, const char *indent, const char *s)
 
 static void command_lines(struct tw *t, json_t *c)
 {
-	static const char *const keys[] = {"command", "args"}, *const titles[] = {"Command", "Args"};
+	static const char *const keys[] = {"command", "args"}, *const titles[] = {"Command",
+										  "Args"};
 	size_t i;
 	json_t *v;
 
@@ -139,7 +143,8 @@ static void command_lines(struct tw *t, json_t *c)
 		if (!json_array_size(arr))
 			continue;
 		tw_printf(t, "    %s:\n", titles[k]);
-		json_array_foreach(arr, i, v) lines_of(t, "      ", json_string_value(v) ?: "");
+		json_array_foreach (arr, i, v)
+			lines_of(t, "      ", json_string_value(v) ?: "");
 	}
 }
 
@@ -216,10 +221,10 @@ static void env_lines(struct tw *t, json_t *c)
 	size_t i;
 
 	tw_printf(t, "    Environment:%s\n", json_array_size(env) ? "" : "\t<none>");
-	json_array_foreach(env, i, e)
-	{
+	json_array_foreach (env, i, e) {
 		const char *name = jstr(e, "name", "");
-		const char *v = jstr(e, "value", ""), *fp = jstr(e, "valueFrom.fieldRef.fieldPath", NULL);
+		const char *v = jstr(e, "value", ""),
+			   *fp = jstr(e, "valueFrom.fieldRef.fieldPath", NULL);
 
 		if (json_object_get(e, "valueFrom")) {
 			if (fp)
@@ -260,7 +265,8 @@ static void mount_lines(struct tw *t, json_t *c)
 	tw_printf(t, "    Mounts:%s\n", n ? "" : "\t<none>");
 	for (size_t i = 0; i < n; i++) {
 		const char *sub = jstr(m[i], "subPath", "");
-		tw_printf(t, "      %s from %s (%s", jstr(m[i], "mountPath", ""), jstr(m[i], "name", ""),
+		tw_printf(t, "      %s from %s (%s", jstr(m[i], "mountPath", ""),
+			  jstr(m[i], "name", ""),
 			  json_is_true(json_object_get(m[i], "readOnly")) ? "ro" : "rw");
 		if (*sub)
 			tw_printf(t, ",path=\"%s\"", sub);
@@ -274,7 +280,7 @@ static json_t *status_of(json_t *statuses, const char *name)
 	size_t i;
 	json_t *s;
 
-	json_array_foreach(statuses, i, s)
+	json_array_foreach (statuses, i, s)
 		if (!strcmp(jstr(s, "name", ""), name))
 			return s;
 	return NULL;
@@ -287,8 +293,7 @@ static void container_lines(struct tw *t, const char *title, json_t *ctrs, json_
 	json_t *c;
 
 	tw_printf(t, "%s:%s\n", title, json_array_size(ctrs) ? "" : " <none>");
-	json_array_foreach(ctrs, i, c)
-	{
+	json_array_foreach (ctrs, i, c) {
 		json_t *st = status_of(statuses, jstr(c, "name", ""));
 
 		tw_printf(t, "  %s:\n", jstr(c, "name", ""));
@@ -325,14 +330,14 @@ static void volume_lines(struct tw *t, json_t *vols)
 		return;
 	}
 	tw_printf(t, "Volumes:\n");
-	json_array_foreach(vols, i, v)
-	{
+	json_array_foreach (vols, i, v) {
 		json_t *ed = json_object_get(v, "emptyDir");
 
 		tw_printf(t, "  %s:\n", jstr(v, "name", ""));
 		if (ed) {
 			char *limit = scalar_str(json_object_get(ed, "sizeLimit"));
-			tw_printf(t, "    Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)\n");
+			tw_printf(t, "    Type:\tEmptyDir (a temporary directory that shares a "
+				     "pod's lifetime)\n");
 			tw_printf(t, "    Medium:\t%s\n", jstr(ed, "medium", ""));
 			tw_printf(t, "    SizeLimit:\t%s\n", *limit ? limit : "<unset>");
 			free(limit);
@@ -348,8 +353,7 @@ static void toleration_lines(struct tw *t, json_t *tols)
 	json_t *o;
 
 	tw_printf(t, "Tolerations:\t");
-	json_array_foreach(tols, i, o)
-	{
+	json_array_foreach (tols, i, o) {
 		const char *key = jstr(o, "key", ""), *val = jstr(o, "value", "");
 		const char *eff = jstr(o, "effect", "");
 
@@ -413,7 +417,7 @@ static void pod_lines(struct tw *t, json_t *pod)
 		tw_printf(t, "IPs:\t<none>\n");
 	else
 		tw_printf(t, "IPs:\n");
-	json_array_foreach(json_object_get(st, "podIPs"), i, ip)
+	json_array_foreach (json_object_get(st, "podIPs"), i, ip)
 		tw_printf(t, "  IP:\t%s\n", jstr(ip, "ip", ""));
 	if (*jstr(st, "nominatedNodeName", ""))
 		tw_printf(t, "NominatedNodeName:\t%s\n", jstr(st, "nominatedNodeName", ""));
@@ -424,7 +428,7 @@ static void pod_lines(struct tw *t, json_t *pod)
 			json_object_get(st, "containerStatuses"));
 	if (json_array_size(json_object_get(st, "conditions"))) {
 		tw_printf(t, "Conditions:\n  Type\tStatus\n");
-		json_array_foreach(json_object_get(st, "conditions"), i, c)
+		json_array_foreach (json_object_get(st, "conditions"), i, c)
 			tw_printf(t, "  %s \t%s \n", jstr(c, "type", ""), jstr(c, "status", ""));
 	}
 	volume_lines(t, json_object_get(spec, "volumes"));

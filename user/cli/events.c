@@ -23,38 +23,38 @@
 #include "cli.h"
 
 static const char events_usage[] =
-	"Usage: podtrace events [-n NS | -A] [--pod REGEX] [-c CONTAINER] [--type exec,exit,...]\n"
-	"                       [-f] [--since DURATION] [-o compact|wide|json]\n"
-	"\n"
-	"Print what podtrace saw of its pods: process events from the kernel (exec,\n"
-	"exit, fork, oom, fatal signals, cgroup changes), the runtime's lifecycle\n"
-	"stages and, with podtraced --connect-events, Service connections.\n"
-	"\n"
-	"Without -f, the daemon's history (the last 65536 events) newer than --since\n"
-	"(default: all of it) is printed and the command ends. With -f, live events\n"
-	"follow the history until interrupted. Events lost in the kernel, pushed out\n"
-	"of the history or not delivered to a slow reader are reported on stderr.\n"
-	"\n"
-	"Types: exec, exit, fork, oom, signal, cgroup_mkdir, cgroup_rmdir,\n"
-	"cgroup_attach, connect, reject, lifecycle.\n"
-	"\n"
-	"Flags:\n"
-	"  -n, --namespace NS       only events of pods in NS (default \"default\")\n"
-	"  -A, --all-namespaces     events of every namespace, and events not\n"
-	"                           attributed to a pod (-n is then ignored)\n"
-	"      --pod REGEX          only pods whose name matches the POSIX extended\n"
-	"                           regular expression (anywhere: anchor with ^...$)\n"
-	"  -c, --container NAME     only events of container NAME\n"
-	"      --type LIST          only these types (comma-separated)\n"
-	"  -f, --follow             go on with live events after the history\n"
-	"      --since DURATION     only events newer than DURATION (30s, 5m, 1h30m)\n"
-	"  -o, --output FORMAT      compact (default), wide or json (one object a line,\n"
-	"                           as the daemon sent it)\n"
-	"  -h, --help               show this help\n";
+    "Usage: podtrace events [-n NS | -A] [--pod REGEX] [-c CONTAINER] [--type exec,exit,...]\n"
+    "                       [-f] [--since DURATION] [-o compact|wide|json]\n"
+    "\n"
+    "Print what podtrace saw of its pods: process events from the kernel (exec,\n"
+    "exit, fork, oom, fatal signals, cgroup changes), the runtime's lifecycle\n"
+    "stages and, with podtraced --connect-events, Service connections.\n"
+    "\n"
+    "Without -f, the daemon's history (the last 65536 events) newer than --since\n"
+    "(default: all of it) is printed and the command ends. With -f, live events\n"
+    "follow the history until interrupted. Events lost in the kernel, pushed out\n"
+    "of the history or not delivered to a slow reader are reported on stderr.\n"
+    "\n"
+    "Types: exec, exit, fork, oom, signal, cgroup_mkdir, cgroup_rmdir,\n"
+    "cgroup_attach, connect, reject, lifecycle.\n"
+    "\n"
+    "Flags:\n"
+    "  -n, --namespace NS       only events of pods in NS (default \"default\")\n"
+    "  -A, --all-namespaces     events of every namespace, and events not\n"
+    "                           attributed to a pod (-n is then ignored)\n"
+    "      --pod REGEX          only pods whose name matches the POSIX extended\n"
+    "                           regular expression (anywhere: anchor with ^...$)\n"
+    "  -c, --container NAME     only events of container NAME\n"
+    "      --type LIST          only these types (comma-separated)\n"
+    "  -f, --follow             go on with live events after the history\n"
+    "      --since DURATION     only events newer than DURATION (30s, 5m, 1h30m)\n"
+    "  -o, --output FORMAT      compact (default), wide or json (one object a line,\n"
+    "                           as the daemon sent it)\n"
+    "  -h, --help               show this help\n";
 
 static const char *const known_types[] = {
-	"exec",		"exit",		 "fork",    "oom",    "signal",	  "cgroup_mkdir",
-	"cgroup_rmdir", "cgroup_attach", "connect", "reject", "lifecycle",
+    "exec",	    "exit",	     "fork",	"oom",	  "signal",    "cgroup_mkdir",
+    "cgroup_rmdir", "cgroup_attach", "connect", "reject", "lifecycle",
 };
 #define N_TYPES (sizeof(known_types) / sizeof(known_types[0]))
 
@@ -92,7 +92,8 @@ static int parse_types(struct events_args *a, const char *list)
 		if (n) { /* "exec," and "exec,,exit" are forgiven */
 			if (t < 0)
 				return usage_error("events", events_usage,
-						   "unknown event type \"%.*s\" in --type", (int)n, p);
+						   "unknown event type \"%.*s\" in --type", (int)n,
+						   p);
 			a->types[t] = true;
 			a->any_type = true;
 		}
@@ -114,8 +115,8 @@ static long long parse_duration(const char *s)
 		const char *unit;
 		double ns;
 	} units[] = {
-		{"ns", 1},	  {"us", 1e3},	{"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
-		{"ms", 1e6},	  {"s", 1e9},	{"m", 60e9},	    {"h", 3600e9},
+	    {"ns", 1},	 {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"\xce\xbcs", 1e3},
+	    {"ms", 1e6}, {"s", 1e9},  {"m", 60e9},	  {"h", 3600e9},
 	};
 	double total = 0;
 
@@ -180,13 +181,13 @@ static bool wanted(const struct events_args *a, json_t *e)
 /* ---- compact and wide lines ---- */
 
 static const char *const sig_names[] = {
-	[1] = "SIGHUP",	  [2] = "SIGINT",     [3] = "SIGQUIT",	 [4] = "SIGILL",    [5] = "SIGTRAP",
-	[6] = "SIGABRT",  [7] = "SIGBUS",     [8] = "SIGFPE",	 [9] = "SIGKILL",   [10] = "SIGUSR1",
-	[11] = "SIGSEGV", [12] = "SIGUSR2",   [13] = "SIGPIPE",	 [14] = "SIGALRM",  [15] = "SIGTERM",
-	[16] = "SIGSTKFLT", [17] = "SIGCHLD", [18] = "SIGCONT",	 [19] = "SIGSTOP",  [20] = "SIGTSTP",
-	[21] = "SIGTTIN", [22] = "SIGTTOU",   [23] = "SIGURG",	 [24] = "SIGXCPU",  [25] = "SIGXFSZ",
-	[26] = "SIGVTALRM", [27] = "SIGPROF", [28] = "SIGWINCH", [29] = "SIGIO",    [30] = "SIGPWR",
-	[31] = "SIGSYS",
+    [1] = "SIGHUP",	[2] = "SIGINT",	  [3] = "SIGQUIT",   [4] = "SIGILL",   [5] = "SIGTRAP",
+    [6] = "SIGABRT",	[7] = "SIGBUS",	  [8] = "SIGFPE",    [9] = "SIGKILL",  [10] = "SIGUSR1",
+    [11] = "SIGSEGV",	[12] = "SIGUSR2", [13] = "SIGPIPE",  [14] = "SIGALRM", [15] = "SIGTERM",
+    [16] = "SIGSTKFLT", [17] = "SIGCHLD", [18] = "SIGCONT",  [19] = "SIGSTOP", [20] = "SIGTSTP",
+    [21] = "SIGTTIN",	[22] = "SIGTTOU", [23] = "SIGURG",   [24] = "SIGXCPU", [25] = "SIGXFSZ",
+    [26] = "SIGVTALRM", [27] = "SIGPROF", [28] = "SIGWINCH", [29] = "SIGIO",   [30] = "SIGPWR",
+    [31] = "SIGSYS",
 };
 
 static void put_signal(FILE *f, long long sig)
@@ -298,7 +299,7 @@ static const char *type_colour(const char *type, json_t *e)
 		return "\033[34m"; /* blue */
 	if (!strcmp(type, "reject"))
 		return "\033[35m"; /* magenta */
-	return "\033[90m"; /* cgroup_*, anything new: grey */
+	return "\033[90m";	   /* cgroup_*, anything new: grey */
 }
 
 static void put_addr(FILE *f, json_t *a)
@@ -324,11 +325,11 @@ static void put_details(FILE *f, json_t *e, const char *type, bool with_pid, boo
 		fputs(pid, f);
 		put_safe(f, jstr(e, "binary", jstr(e, "comm", "?")));
 		/* args[0] is the name the binary was run as: the path says it */
-		json_array_foreach(args, i, v) if (i && json_is_string(v))
-		{
-			fputc(' ', f);
-			put_arg(f, json_string_value(v));
-		}
+		json_array_foreach (args, i, v)
+			if (i && json_is_string(v)) {
+				fputc(' ', f);
+				put_arg(f, json_string_value(v));
+			}
 		if (json_is_true(json_object_get(e, "argsTruncated")))
 			fputs(utf8 ? " \xe2\x80\xa6" : " ...", f);
 	} else if (!strcmp(type, "exit")) {
@@ -431,7 +432,7 @@ static void print_event(const struct events_args *a, json_t *e)
 	if (wide) {
 		/* the ids the event has, "-" for the others */
 		static const char *const ids[][2] = {
-			{"pid", "pid"}, {"ppid", "ppid"}, {"uid", "uid"}, {"cgroupId", "cgroup"}};
+		    {"pid", "pid"}, {"ppid", "ppid"}, {"uid", "uid"}, {"cgroupId", "cgroup"}};
 		for (size_t i = 0; i < 4; i++) {
 			json_t *v = json_object_get(e, ids[i][0]);
 			if (json_is_integer(v))
@@ -498,7 +499,8 @@ static enum line_rc handle_line(const struct events_args *a, const char *line, s
 		long long k = jint(e, "lostKernel"), h = jint(e, "lostHistory");
 		if (k > 0 || h > 0)
 			fprintf(stderr,
-				"warning: %lld events lost in the kernel ring buffer, %lld dropped from history\n",
+				"warning: %lld events lost in the kernel ring buffer, %lld dropped "
+				"from history\n",
 				k, h);
 	} else if (!strcmp(type, "lost")) {
 		fprintf(stderr, "warning: %lld events not delivered to this client (too slow)\n",
@@ -582,8 +584,8 @@ static int stream(const struct events_args *a)
 		len += (size_t)n;
 		for (start = buf; (nl = memchr(start, '\n', len - (size_t)(start - buf)));
 		     start = nl + 1) {
-			enum line_rc r = nl > start ? handle_line(a, start, (size_t)(nl - start))
-						    : LINE_MORE;
+			enum line_rc r =
+			    nl > start ? handle_line(a, start, (size_t)(nl - start)) : LINE_MORE;
 			if (r == LINE_STDOUT_GONE) {
 				rc = 0;
 				goto out;
@@ -600,8 +602,8 @@ static int stream(const struct events_args *a)
 	/* EOF: with -f the daemon went away; without, the end record is
 	 * missing, so the history printed may be incomplete */
 	if (!ended)
-		fprintf(stderr, "podtrace: podtraced at %s closed the event stream%s\n", socket_path,
-			a->follow ? "" : " before its end");
+		fprintf(stderr, "podtrace: podtraced at %s closed the event stream%s\n",
+			socket_path, a->follow ? "" : " before its end");
 out:
 	close(fd);
 	free(buf);
@@ -622,16 +624,16 @@ bool cli_utf8(void)
 }
 
 static const struct option events_opts[] = {
-	{"namespace", required_argument, NULL, 'n'},
-	{"all-namespaces", no_argument, NULL, 'A'},
-	{"pod", required_argument, NULL, 'p'},
-	{"container", required_argument, NULL, 'c'},
-	{"type", required_argument, NULL, 't'},
-	{"follow", no_argument, NULL, 'f'},
-	{"since", required_argument, NULL, 's'},
-	{"output", required_argument, NULL, 'o'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"namespace", required_argument, NULL, 'n'},
+    {"all-namespaces", no_argument, NULL, 'A'},
+    {"pod", required_argument, NULL, 'p'},
+    {"container", required_argument, NULL, 'c'},
+    {"type", required_argument, NULL, 't'},
+    {"follow", no_argument, NULL, 'f'},
+    {"since", required_argument, NULL, 's'},
+    {"output", required_argument, NULL, 'o'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 int cmd_events(int argc, char **argv)
@@ -666,7 +668,8 @@ int cmd_events(int argc, char **argv)
 			a.since = parse_duration(optarg);
 			if (a.since < 0)
 				return usage_error("events", events_usage,
-						   "invalid argument \"%s\" for --since (want a positive duration: 30s, 5m, 1h30m)",
+						   "invalid argument \"%s\" for --since (want a "
+						   "positive duration: 30s, 5m, 1h30m)",
 						   optarg);
 			break;
 		case 'o':
@@ -678,8 +681,9 @@ int cmd_events(int argc, char **argv)
 			else if (!strcmp(v, "json"))
 				a.out = EV_JSON;
 			else
-				return usage_error("events", events_usage,
-						   "unknown output format \"%s\" (compact, wide or json)", v);
+				return usage_error(
+				    "events", events_usage,
+				    "unknown output format \"%s\" (compact, wide or json)", v);
 			break;
 		case 'h':
 			fputs(events_usage, stdout);
@@ -689,13 +693,15 @@ int cmd_events(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return usage_error("events", events_usage, "unexpected argument \"%s\"", argv[optind]);
+		return usage_error("events", events_usage, "unexpected argument \"%s\"",
+				   argv[optind]);
 	if (pod_re) {
 		char msg[256];
 		int e = regcomp(&a.pod_re, pod_re, REG_EXTENDED | REG_NOSUB);
 		if (e) {
 			regerror(e, &a.pod_re, msg, sizeof(msg));
-			return usage_error("events", events_usage, "invalid --pod \"%s\": %s", pod_re, msg);
+			return usage_error("events", events_usage, "invalid --pod \"%s\": %s",
+					   pod_re, msg);
 		}
 		a.have_pod_re = true;
 	}

@@ -20,21 +20,21 @@
 #include "cli.h"
 
 static const char exec_usage[] =
-	"Usage: podtrace exec POD [-c CONTAINER] [-n NS] [-i] [-t] -- COMMAND [ARG...]\n"
-	"\n"
-	"Run a command in a running container of a Pod: in its cgroups, its\n"
-	"network namespace (the pod's eth0 and IP) and, with volumeMounts, its\n"
-	"mount namespace; with its environment and working directory. The\n"
-	"command's exit code is podtrace's. Without -c, the container is the one\n"
-	"the kubectl.kubernetes.io/default-container annotation names, else the\n"
-	"first one. POD may be written pod/POD.\n"
-	"\n"
-	"Flags:\n"
-	"  -c, --container NAME   container (default: as above)\n"
-	"  -n, --namespace NS     namespace of POD (default \"default\")\n"
-	"  -i, --stdin            accepted for kubectl users: stdin is always passed\n"
-	"  -t, --tty              accepted for kubectl users: the terminal is passed\n"
-	"  -h, --help             show this help\n";
+    "Usage: podtrace exec POD [-c CONTAINER] [-n NS] [-i] [-t] -- COMMAND [ARG...]\n"
+    "\n"
+    "Run a command in a running container of a Pod: in its cgroups, its\n"
+    "network namespace (the pod's eth0 and IP) and, with volumeMounts, its\n"
+    "mount namespace; with its environment and working directory. The\n"
+    "command's exit code is podtrace's. Without -c, the container is the one\n"
+    "the kubectl.kubernetes.io/default-container annotation names, else the\n"
+    "first one. POD may be written pod/POD.\n"
+    "\n"
+    "Flags:\n"
+    "  -c, --container NAME   container (default: as above)\n"
+    "  -n, --namespace NS     namespace of POD (default \"default\")\n"
+    "  -i, --stdin            accepted for kubectl users: stdin is always passed\n"
+    "  -t, --tty              accepted for kubectl users: the terminal is passed\n"
+    "  -h, --help             show this help\n";
 
 static int write_file(const char *path, const char *s)
 {
@@ -59,8 +59,7 @@ static int join_cgroups(json_t *dirs)
 	json_t *d;
 
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	json_array_foreach(dirs, i, d)
-	{
+	json_array_foreach (dirs, i, d) {
 		snprintf(path, sizeof(path), "%s/cgroup.procs", json_string_value(d) ?: "");
 		if (write_file(path, pid)) {
 			fprintf(stderr, "error: cannot join the container's cgroup %s: %s\n",
@@ -94,7 +93,8 @@ static int container_pid(json_t *dirs)
 	FILE *f;
 	int pid = 0;
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", json_string_value(json_array_get(dirs, 0)) ?: "");
+	snprintf(path, sizeof(path), "%s/cgroup.procs",
+		 json_string_value(json_array_get(dirs, 0)) ?: "");
 	f = fopen(path, "r");
 	if (f) {
 		if (fscanf(f, "%d", &pid) != 1)
@@ -156,7 +156,8 @@ static int enter_workdir(json_t *spec, int pid)
 static void container_env(json_t *pod, json_t *spec)
 {
 	const char *p = getenv("PATH");
-	char *path = strdup(p && *p ? p : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	char *path =
+	    strdup(p && *p ? p : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	size_t i;
 	json_t *e;
 
@@ -164,8 +165,7 @@ static void container_env(json_t *pod, json_t *spec)
 	setenv("PATH", path, 1);
 	free(path);
 	setenv("HOSTNAME", jstr(pod, "metadata.name", ""), 1);
-	json_array_foreach(json_object_get(spec, "env"), i, e)
-	{
+	json_array_foreach (json_object_get(spec, "env"), i, e) {
 		const char *name = jstr(e, "name", "");
 		if (*name && !strchr(name, '='))
 			setenv(name, jstr(e, "value", ""), 1);
@@ -186,9 +186,10 @@ static int run(const char *ns, const char *name, const char *ctr, char **cmd)
 		goto fail;
 	}
 	if (pod_phase_terminal(pod)) {
-		fprintf(stderr,
-			"error: cannot exec into a container in a completed pod; current phase is %s\n",
-			jstr(pod, "status.phase", ""));
+		fprintf(
+		    stderr,
+		    "error: cannot exec into a container in a completed pod; current phase is %s\n",
+		    jstr(pod, "status.phase", ""));
 		goto fail;
 	}
 	info = pod_container_info(ns, name, ctr);
@@ -197,8 +198,8 @@ static int run(const char *ns, const char *name, const char *ctr, char **cmd)
 	ctr = jstr(info, "container", ctr);
 	if (!json_is_true(json_object_get(info, "running"))) {
 		/* what the kubelet answers for a container that is not running */
-		fprintf(stderr, "error: unable to upgrade connection: container not found (\"%s\")\n",
-			ctr);
+		fprintf(stderr,
+			"error: unable to upgrade connection: container not found (\"%s\")\n", ctr);
 		goto fail;
 	}
 	spec = pod_container_spec(pod, ctr, NULL);
@@ -222,12 +223,12 @@ fail:
 }
 
 static const struct option exec_opts[] = {
-	{"container", required_argument, NULL, 'c'},
-	{"namespace", required_argument, NULL, 'n'},
-	{"stdin", no_argument, NULL, 'i'},
-	{"tty", no_argument, NULL, 't'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"container", required_argument, NULL, 'c'},
+    {"namespace", required_argument, NULL, 'n'},
+    {"stdin", no_argument, NULL, 'i'},
+    {"tty", no_argument, NULL, 't'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 int cmd_exec(int argc, char **argv)

@@ -12,20 +12,20 @@
 #include "k8s.h"
 
 static const char get_usage[] =
-	"Usage: podtrace get pods|svc|endpointslices [NAME...] [-n NS | -A] [-o wide|json|yaml]\n"
-	"\n"
-	"List Pods (po, pod, pods) with their live status, Services (svc, service,\n"
-	"services) or EndpointSlices (eps, endpointslice, endpointslices) held by\n"
-	"podtraced. The Pod table reads as kubectl's: READY counts ready containers,\n"
-	"STATUS is kubectl's summary (Init:1/2, CrashLoopBackOff, Completed,\n"
-	"Terminating...), -o wide adds the pod IP and the node.\n"
-	"\n"
-	"Flags:\n"
-	"  -n, --namespace NS       namespace to list (default \"default\")\n"
-	"  -A, --all-namespaces     list every namespace\n"
-	"  -o, --output FORMAT      wide, json or yaml (default: a table)\n"
-	"      --no-headers         no header line in tables\n"
-	"  -h, --help               show this help\n";
+    "Usage: podtrace get pods|svc|endpointslices [NAME...] [-n NS | -A] [-o wide|json|yaml]\n"
+    "\n"
+    "List Pods (po, pod, pods) with their live status, Services (svc, service,\n"
+    "services) or EndpointSlices (eps, endpointslice, endpointslices) held by\n"
+    "podtraced. The Pod table reads as kubectl's: READY counts ready containers,\n"
+    "STATUS is kubectl's summary (Init:1/2, CrashLoopBackOff, Completed,\n"
+    "Terminating...), -o wide adds the pod IP and the node.\n"
+    "\n"
+    "Flags:\n"
+    "  -n, --namespace NS       namespace to list (default \"default\")\n"
+    "  -A, --all-namespaces     list every namespace\n"
+    "  -o, --output FORMAT      wide, json or yaml (default: a table)\n"
+    "      --no-headers         no header line in tables\n"
+    "  -h, --help               show this help\n";
 
 struct get_args {
 	enum k8s_kind kind;
@@ -47,8 +47,7 @@ static char *svc_ports(json_t *svc)
 	char *out;
 	FILE *f = open_memstream(&out, &len);
 
-	json_array_foreach(ports, i, p)
-	{
+	json_array_foreach (ports, i, p) {
 		json_int_t np = json_integer_value(json_object_get(p, "nodePort"));
 
 		fprintf(f, "%s%lld", i ? "," : "",
@@ -80,8 +79,7 @@ static char *lb_ingress(json_t *svc, bool wide)
 	FILE *f = open_memstream(&out, &len);
 	int n = 0;
 
-	json_array_foreach(ing, i, e)
-	{
+	json_array_foreach (ing, i, e) {
 		const char *v = jstr(e, "ip", jstr(e, "hostname", NULL));
 		if (v)
 			fprintf(f, "%s%s", n++ ? "," : "", v);
@@ -131,8 +129,8 @@ static void svc_row(struct tw *t, json_t *svc, const struct get_args *a)
 	fmt_age(svc, age, sizeof(age));
 	if (a->all)
 		tw_printf(t, "%s\t", k8s_namespace(svc));
-	tw_printf(t, "%s\t%s\t%s\t%s\t%s\t%s", k8s_name(svc),
-		  jstr(svc, "spec.type", "ClusterIP"), svc_cluster_ip(svc), ext, ports, age);
+	tw_printf(t, "%s\t%s\t%s\t%s\t%s\t%s", k8s_name(svc), jstr(svc, "spec.type", "ClusterIP"),
+		  svc_cluster_ip(svc), ext, ports, age);
 	if (a->out == OUT_WIDE) {
 		char *sel = fmt_labels(jpath(svc, "spec.selector"));
 		tw_printf(t, "\t%s", sel);
@@ -162,13 +160,13 @@ static char *slice_ports(json_t *slice)
 	FILE *f = open_memstream(&out, &len);
 	int n = 0;
 
-	json_array_foreach(json_object_get(slice, "ports"), i, p)
-	{
+	json_array_foreach (json_object_get(slice, "ports"), i, p) {
 		json_t *num = json_object_get(p, "port");
 
 		if (n < 3) {
 			if (json_is_integer(num))
-				fprintf(f, "%s%lld", n ? "," : "", (long long)json_integer_value(num));
+				fprintf(f, "%s%lld", n ? "," : "",
+					(long long)json_integer_value(num));
 			else
 				fprintf(f, "%s%s", n ? "," : "", jstr(p, "name", "*"));
 		}
@@ -187,13 +185,12 @@ static char *slice_endpoints(json_t *slice)
 	FILE *f = open_memstream(&out, &len);
 	int n = 0;
 
-	json_array_foreach(json_object_get(slice, "endpoints"), i, ep)
-		json_array_foreach(json_object_get(ep, "addresses"), j, addr)
-	{
-		if (n < 3)
-			fprintf(f, "%s%s", n ? "," : "", json_string_value(addr) ?: "");
-		n++;
-	}
+	json_array_foreach (json_object_get(slice, "endpoints"), i, ep)
+		json_array_foreach (json_object_get(ep, "addresses"), j, addr) {
+			if (n < 3)
+				fprintf(f, "%s%s", n ? "," : "", json_string_value(addr) ?: "");
+			n++;
+		}
 	more_list(f, n < 3 ? n : 3, n);
 	fclose(f);
 	return out;
@@ -212,8 +209,8 @@ static void eps_row(struct tw *t, json_t *slice, const struct get_args *a)
 	fmt_age(slice, age, sizeof(age));
 	if (a->all)
 		tw_printf(t, "%s\t", k8s_namespace(slice));
-	tw_printf(t, "%s\t%s\t%s\t%s\t%s\n", k8s_name(slice),
-		  jstr(slice, "addressType", "<unset>"), ports, eps, age);
+	tw_printf(t, "%s\t%s\t%s\t%s\t%s\n", k8s_name(slice), jstr(slice, "addressType", "<unset>"),
+		  ports, eps, age);
 	free(ports);
 	free(eps);
 }
@@ -237,8 +234,8 @@ static void readiness_gates(struct tw *t, json_t *pod)
 		tw_printf(t, "\t<none>");
 		return;
 	}
-	json_array_foreach(gates, i, g)
-		json_array_foreach(jpath(pod, "status.conditions"), j, c)
+	json_array_foreach (gates, i, g)
+		json_array_foreach (jpath(pod, "status.conditions"), j, c)
 			ok += !strcmp(jstr(c, "type", ""), jstr(g, "conditionType", "")) &&
 			      !strcmp(jstr(c, "status", ""), "True");
 	tw_printf(t, "\t%d/%zu", ok, json_array_size(gates));
@@ -253,8 +250,8 @@ static void pod_row(struct tw *t, json_t *pod, const struct get_args *a)
 	fmt_age(pod, age, sizeof(age));
 	if (a->all)
 		tw_printf(t, "%s\t", k8s_namespace(pod));
-	tw_printf(t, "%s\t%d/%d\t%s\t%d\t%s", k8s_name(pod), s.ready, s.total, s.status,
-		  s.restarts, age);
+	tw_printf(t, "%s\t%d/%d\t%s\t%d\t%s", k8s_name(pod), s.ready, s.total, s.status, s.restarts,
+		  age);
 	if (a->out == OUT_WIDE) {
 		const char *ip = jstr(json_array_get(jpath(pod, "status.podIPs"), 0), "ip", "");
 
@@ -321,8 +318,7 @@ static void print_table(const struct get_args *a, json_t *items)
 		pod_header(t, a);
 	else
 		eps_header(t, a);
-	json_array_foreach(items, i, o)
-	{
+	json_array_foreach (items, i, o) {
 		if (a->kind == K_SERVICE)
 			svc_row(t, o, a);
 		else if (a->kind == K_POD)
@@ -342,8 +338,8 @@ static int print_doc(const struct get_args *a, json_t *items)
 	if (a->n_names == 1)
 		doc = json_incref(json_array_get(items, 0));
 	else
-		doc = json_pack("{s:s,s:s,s:O}", "apiVersion", "v1", "kind", "List",
-				"items", items);
+		doc =
+		    json_pack("{s:s,s:s,s:O}", "apiVersion", "v1", "kind", "List", "items", items);
 	rc = a->out == OUT_JSON ? print_json(doc) : print_yaml(doc);
 	json_decref(doc);
 	if (rc)
@@ -371,12 +367,12 @@ static int show(const struct get_args *a)
 }
 
 static const struct option get_opts[] = {
-	{"namespace", required_argument, NULL, 'n'},
-	{"all-namespaces", no_argument, NULL, 'A'},
-	{"output", required_argument, NULL, 'o'},
-	{"no-headers", no_argument, NULL, 'H'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"namespace", required_argument, NULL, 'n'},
+    {"all-namespaces", no_argument, NULL, 'A'},
+    {"output", required_argument, NULL, 'o'},
+    {"no-headers", no_argument, NULL, 'H'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 int cmd_get(int argc, char **argv)
@@ -395,9 +391,10 @@ int cmd_get(int argc, char **argv)
 			break;
 		case 'o':
 			if (parse_output(flag_value(optarg), &a.out))
-				return usage_error("get", get_usage,
-						   "unknown output format \"%s\" (want wide, json or yaml)",
-						   optarg);
+				return usage_error(
+				    "get", get_usage,
+				    "unknown output format \"%s\" (want wide, json or yaml)",
+				    optarg);
 			break;
 		case 'H':
 			a.no_headers = true;
@@ -413,9 +410,10 @@ int cmd_get(int argc, char **argv)
 		return usage_error("get", get_usage, "a resource type is required");
 	a.kind = k8s_kind_from_arg(argv[optind]);
 	if (a.kind != K_SERVICE && a.kind != K_ENDPOINTSLICE && a.kind != K_POD)
-		return usage_error("get", get_usage,
-				   "unknown resource type \"%s\" (want pods, svc or endpointslices)",
-				   argv[optind]);
+		return usage_error(
+		    "get", get_usage,
+		    "unknown resource type \"%s\" (want pods, svc or endpointslices)",
+		    argv[optind]);
 	a.names = argv + optind + 1;
 	a.n_names = argc - optind - 1;
 	if (a.all && a.n_names)

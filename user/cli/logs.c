@@ -18,22 +18,22 @@
 #include "cli.h"
 
 static const char logs_usage[] =
-	"Usage: podtrace logs POD [-c CONTAINER] [-n NS] [-f] [--tail N]\n"
-	"\n"
-	"Print what a container of a Pod wrote to stdout and stderr. The log holds\n"
-	"every run of the container, restarts included. Without -c, the container\n"
-	"is the one the kubectl.kubernetes.io/default-container annotation names,\n"
-	"else the first one. POD may be written pod/POD.\n"
-	"\n"
-	"With -f, keep printing what the container writes until interrupted, the\n"
-	"Pod is deleted, or the Pod has completed (phase Succeeded or Failed).\n"
-	"\n"
-	"Flags:\n"
-	"  -c, --container NAME   container (init containers too)\n"
-	"  -n, --namespace NS     namespace of POD (default \"default\")\n"
-	"  -f, --follow           stream the log as it grows\n"
-	"      --tail N           only the last N lines (default -1: all)\n"
-	"  -h, --help             show this help\n";
+    "Usage: podtrace logs POD [-c CONTAINER] [-n NS] [-f] [--tail N]\n"
+    "\n"
+    "Print what a container of a Pod wrote to stdout and stderr. The log holds\n"
+    "every run of the container, restarts included. Without -c, the container\n"
+    "is the one the kubectl.kubernetes.io/default-container annotation names,\n"
+    "else the first one. POD may be written pod/POD.\n"
+    "\n"
+    "With -f, keep printing what the container writes until interrupted, the\n"
+    "Pod is deleted, or the Pod has completed (phase Succeeded or Failed).\n"
+    "\n"
+    "Flags:\n"
+    "  -c, --container NAME   container (init containers too)\n"
+    "  -n, --namespace NS     namespace of POD (default \"default\")\n"
+    "  -f, --follow           stream the log as it grows\n"
+    "      --tail N           only the last N lines (default -1: all)\n"
+    "  -h, --help             show this help\n";
 
 #define CHECK_EVERY_MS 1000
 
@@ -98,7 +98,8 @@ static int copy_out(int fd, off_t *off)
 				continue;
 			if (k < 0) {
 				if (errno != EPIPE)
-					fprintf(stderr, "error: writing the log: %s\n", strerror(errno));
+					fprintf(stderr, "error: writing the log: %s\n",
+						strerror(errno));
 				return -1;
 			}
 			w += k;
@@ -125,15 +126,16 @@ static bool worth_following(const struct logs_args *a, const char *log)
 	if (json_object_get(resp, "error") || strcmp(jstr(resp, "log", ""), log)) {
 		more = false;
 	} else if (!json_is_true(json_object_get(resp, "running"))) {
-		json_t *r = json_pack("{s:s,s:s,s:s,s:s}", "cmd", "get", "kind", "pods", "namespace",
-				      a->ns, "name", a->name);
+		json_t *r = json_pack("{s:s,s:s,s:s,s:s}", "cmd", "get", "kind", "pods",
+				      "namespace", a->ns, "name", a->name);
 		json_t *pods = client_try(r, err, sizeof(err));
 
 		json_decref(r);
 		if (pods && json_object_get(pods, "error"))
 			more = false;
 		else if (pods)
-			more = !pod_phase_terminal(json_array_get(json_object_get(pods, "items"), 0));
+			more =
+			    !pod_phase_terminal(json_array_get(json_object_get(pods, "items"), 0));
 		json_decref(pods);
 	}
 	json_decref(resp);
@@ -211,7 +213,7 @@ static json_t *ctr_status(json_t *pod, const char *ctr)
 	json_t *s;
 
 	for (int l = 0; l < 2; l++)
-		json_array_foreach(jpath(pod, lists[l]), i, s)
+		json_array_foreach (jpath(pod, lists[l]), i, s)
 			if (!strcmp(jstr(s, "name", ""), ctr))
 				return s;
 	return NULL;
@@ -242,7 +244,8 @@ static int show_logs(struct logs_args *a)
 		/* never started: kubectl's answer for a container not yet run */
 		json_t *st = ctr_status(pod, a->ctr);
 		fprintf(stderr,
-			"Error from server (BadRequest): container \"%s\" in pod \"%s\" is waiting to start: %s\n",
+			"Error from server (BadRequest): container \"%s\" in pod \"%s\" is waiting "
+			"to start: %s\n",
 			a->ctr, a->name, jstr(st, "state.waiting.reason", "ContainerCreating"));
 		goto out;
 	}
@@ -267,12 +270,12 @@ out:
 }
 
 static const struct option logs_opts[] = {
-	{"container", required_argument, NULL, 'c'},
-	{"namespace", required_argument, NULL, 'n'},
-	{"follow", no_argument, NULL, 'f'},
-	{"tail", required_argument, NULL, 't'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"container", required_argument, NULL, 'c'},
+    {"namespace", required_argument, NULL, 'n'},
+    {"follow", no_argument, NULL, 'f'},
+    {"tail", required_argument, NULL, 't'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 int cmd_logs(int argc, char **argv)

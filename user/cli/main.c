@@ -14,17 +14,17 @@ static const struct cmd {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } cmds[] = {
-	{"apply", cmd_apply, "Create or update Pods, Services and EndpointSlices from files"},
-	{"delete", cmd_delete, "Delete objects by file or by kind and name"},
-	{"get", cmd_get, "List Pods, Services or EndpointSlices"},
-	{"describe", cmd_describe, "Show a Pod, or a Service and how its socket LB is programmed"},
-	{"logs", cmd_logs, "Print (or follow) the log of a container in a Pod"},
-	{"exec", cmd_exec, "Run a command in a container of a Pod"},
-	{"events", cmd_events, "Print (or follow) process, lifecycle and connection events of Pods"},
-	{"timeline", cmd_timeline, "Show where a Pod's startup time went, stage by stage"},
-	{"top", cmd_top, "Show CPU, memory and network rates of pods"},
-	{"status", cmd_status, "Show daemon health, BPF programs and map fill"},
-	{"version", cmd_version, "Print the client and server versions"},
+    {"apply", cmd_apply, "Create or update Pods, Services and EndpointSlices from files"},
+    {"delete", cmd_delete, "Delete objects by file or by kind and name"},
+    {"get", cmd_get, "List Pods, Services or EndpointSlices"},
+    {"describe", cmd_describe, "Show a Pod, or a Service and how its socket LB is programmed"},
+    {"logs", cmd_logs, "Print (or follow) the log of a container in a Pod"},
+    {"exec", cmd_exec, "Run a command in a container of a Pod"},
+    {"events", cmd_events, "Print (or follow) process, lifecycle and connection events of Pods"},
+    {"timeline", cmd_timeline, "Show where a Pod's startup time went, stage by stage"},
+    {"top", cmd_top, "Show CPU, memory and network rates of pods"},
+    {"status", cmd_status, "Show daemon health, BPF programs and map fill"},
+    {"version", cmd_version, "Print the client and server versions"},
 };
 #define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -55,8 +55,7 @@ int usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n%.*s\nRun 'podtrace %s --help' for more.\n", (int)first,
-		usage, cmd);
+	fprintf(stderr, "\n%.*s\nRun 'podtrace %s --help' for more.\n", (int)first, usage, cmd);
 	return EXIT_USAGE;
 }
 

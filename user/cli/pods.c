@@ -20,7 +20,7 @@ static bool restartable_init(json_t *pod, const char *name)
 	size_t i;
 	json_t *c;
 
-	json_array_foreach(jpath(pod, "spec.initContainers"), i, c)
+	json_array_foreach (jpath(pod, "spec.initContainers"), i, c)
 		if (!strcmp(jstr(c, "name", ""), name))
 			return !strcmp(jstr(c, "restartPolicy", ""), "Always");
 	return false;
@@ -31,7 +31,7 @@ static bool has_condition(json_t *pod, const char *type, const char *status)
 	size_t i;
 	json_t *c;
 
-	json_array_foreach(jpath(pod, "status.conditions"), i, c)
+	json_array_foreach (jpath(pod, "status.conditions"), i, c)
 		if (!strcmp(jstr(c, "type", ""), type) && !strcmp(jstr(c, "status", ""), status))
 			return true;
 	return false;
@@ -61,8 +61,7 @@ static bool init_status(json_t *pod, struct pod_summary *s, int *sidecar_restart
 	size_t n_init = json_array_size(jpath(pod, "spec.initContainers")), i;
 	json_t *c;
 
-	json_array_foreach(jpath(pod, "status.initContainerStatuses"), i, c)
-	{
+	json_array_foreach (jpath(pod, "status.initContainerStatuses"), i, c) {
 		json_t *term = jpath(c, "state.terminated");
 		const char *wait = jstr(c, "state.waiting.reason", "");
 		bool sidecar = restartable_init(pod, jstr(c, "name", ""));
@@ -98,16 +97,15 @@ void pod_summarize(json_t *pod, struct pod_summary *s)
 
 	memset(s, 0, sizeof(*s));
 	s->total = (int)json_array_size(jpath(pod, "spec.containers"));
-	json_array_foreach(jpath(pod, "spec.initContainers"), i, c)
+	json_array_foreach (jpath(pod, "spec.initContainers"), i, c)
 		s->total += !strcmp(jstr(c, "restartPolicy", ""), "Always");
 	snprintf(s->status, sizeof(s->status), "%s", jstr(pod, "status.reason", phase));
-	json_array_foreach(jpath(pod, "status.conditions"), i, c)
+	json_array_foreach (jpath(pod, "status.conditions"), i, c)
 		if (!strcmp(jstr(c, "type", ""), "PodScheduled") &&
 		    !strcmp(jstr(c, "reason", ""), "SchedulingGated"))
 			snprintf(s->status, sizeof(s->status), "SchedulingGated");
 
-	if (!init_status(pod, s, &sidecar_restarts) ||
-	    has_condition(pod, "Initialized", "True")) {
+	if (!init_status(pod, s, &sidecar_restarts) || has_condition(pod, "Initialized", "True")) {
 		json_t *cs = jpath(pod, "status.containerStatuses");
 		bool running = false;
 
@@ -124,10 +122,12 @@ void pod_summarize(json_t *pod, struct pod_summary *s)
 			if (*wait)
 				snprintf(s->status, sizeof(s->status), "%s", wait);
 			else if (term && *jstr(term, "reason", ""))
-				snprintf(s->status, sizeof(s->status), "%s", jstr(term, "reason", ""));
+				snprintf(s->status, sizeof(s->status), "%s",
+					 jstr(term, "reason", ""));
 			else if (term)
 				terminated_code(s->status, sizeof(s->status), "", term);
-			else if (json_is_true(json_object_get(c, "ready")) && jpath(c, "state.running")) {
+			else if (json_is_true(json_object_get(c, "ready")) &&
+				 jpath(c, "state.running")) {
 				running = true;
 				s->ready++;
 			}
@@ -158,8 +158,8 @@ const char *pod_arg_name(const char *arg)
 
 json_t *pod_fetch(const char *ns, const char *name)
 {
-	json_t *resp = client_call_named(json_pack("{s:s,s:s,s:s,s:s}", "cmd", "get", "kind", "pods",
-						   "namespace", ns, "name", name),
+	json_t *resp = client_call_named(json_pack("{s:s,s:s,s:s,s:s}", "cmd", "get", "kind",
+						   "pods", "namespace", ns, "name", name),
 					 "pods", name);
 	json_t *pod;
 
@@ -179,7 +179,7 @@ json_t *pod_container_spec(json_t *pod, const char *name, bool *init)
 	json_t *c;
 
 	for (int l = 0; l < 2; l++)
-		json_array_foreach(jpath(pod, lists[l]), i, c)
+		json_array_foreach (jpath(pod, lists[l]), i, c)
 			if (!strcmp(jstr(c, "name", ""), name)) {
 				if (init)
 					*init = l == 1;
@@ -195,9 +195,9 @@ static void all_container_names(json_t *pod, FILE *f)
 	json_t *c;
 	int n = 0;
 
-	json_array_foreach(jpath(pod, "spec.containers"), i, c)
+	json_array_foreach (jpath(pod, "spec.containers"), i, c)
 		fprintf(f, "%s%s", n++ ? ", " : "", jstr(c, "name", ""));
-	json_array_foreach(jpath(pod, "spec.initContainers"), i, c)
+	json_array_foreach (jpath(pod, "spec.initContainers"), i, c)
 		fprintf(f, "%s%s (init)", n++ ? ", " : "", jstr(c, "name", ""));
 }
 
@@ -205,7 +205,7 @@ const char *pod_default_container(json_t *pod)
 {
 	/* annotation keys hold dots: no jpath() */
 	const char *ann = json_string_value(json_object_get(
-		jpath(pod, "metadata.annotations"), "kubectl.kubernetes.io/default-container"));
+	    jpath(pod, "metadata.annotations"), "kubectl.kubernetes.io/default-container"));
 	json_t *ctrs = jpath(pod, "spec.containers");
 
 	if (ann && pod_container_spec(pod, ann, NULL))

@@ -9,15 +9,15 @@
 #include "cli.h"
 
 static const char status_usage[] =
-	"Usage: podtrace status [-o json|yaml]\n"
-	"\n"
-	"Show podtraced's health and version, where it attached (cgroup, bpffs),\n"
-	"its BPF programs and links, how full each map is, the objects it holds and\n"
-	"services whose programming failed.\n"
-	"\n"
-	"Flags:\n"
-	"  -o, --output FORMAT   json or yaml (default: text)\n"
-	"  -h, --help            show this help\n";
+    "Usage: podtrace status [-o json|yaml]\n"
+    "\n"
+    "Show podtraced's health and version, where it attached (cgroup, bpffs),\n"
+    "its BPF programs and links, how full each map is, the objects it holds and\n"
+    "services whose programming failed.\n"
+    "\n"
+    "Flags:\n"
+    "  -o, --output FORMAT   json or yaml (default: text)\n"
+    "  -h, --help            show this help\n";
 
 static void summary(json_t *st)
 {
@@ -32,7 +32,7 @@ static void summary(json_t *st)
 	tw_printf(t, "Socket:\t%s\n", jstr(st, "socket", "?"));
 	tw_printf(t, "Cgroup Root:\t%s\n", jstr(st, "cgroupRoot", "?"));
 	tw_printf(t, "BPF FS:\t%s\n", jstr(st, "bpffs", "?"));
-	json_object_foreach(objs, k, v)
+	json_object_foreach (objs, k, v)
 		tw_printf(t, "%s\t%s\t%lld\n", n++ ? "" : "Objects:", k,
 			  (long long)json_integer_value(v));
 	if (!n)
@@ -53,7 +53,7 @@ static void programs(json_t *progs)
 	printf("\nPrograms:\n");
 	t = tw_new(TW_TABLE);
 	tw_printf(t, "  NAME\tPROG ID\tLINK ID\n");
-	json_array_foreach(progs, i, p)
+	json_array_foreach (progs, i, p)
 		tw_printf(t, "  %s\t%lld\t%lld\n", jstr(p, "name", "?"),
 			  (long long)json_integer_value(json_object_get(p, "id")),
 			  (long long)json_integer_value(json_object_get(p, "linkId")));
@@ -71,8 +71,7 @@ static void maps(json_t *maps)
 	printf("\nMaps:\n");
 	t = tw_new(TW_TABLE);
 	tw_printf(t, "  NAME\tENTRIES\tCAPACITY\tFILL\n");
-	json_array_foreach(maps, i, m)
-	{
+	json_array_foreach (maps, i, m) {
 		long long used = (long long)json_integer_value(json_object_get(m, "entries"));
 		long long cap = (long long)json_integer_value(json_object_get(m, "capacity"));
 
@@ -103,15 +102,15 @@ static void programming_errors(json_t *errs)
 	printf("\nProgramming Errors:\n");
 	t = tw_new(TW_TABLE);
 	tw_printf(t, "  SERVICE\tERROR\n");
-	json_object_foreach(errs, k, v)
+	json_object_foreach (errs, k, v)
 		tw_printf(t, "  %s\t%s\n", k, json_string_value(v) ?: "?");
 	tw_flush(t, stdout);
 }
 
 static const struct option status_opts[] = {
-	{"output", required_argument, NULL, 'o'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"output", required_argument, NULL, 'o'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 int cmd_status(int argc, char **argv)
@@ -125,8 +124,9 @@ int cmd_status(int argc, char **argv)
 		switch (c) {
 		case 'o':
 			if (parse_output(flag_value(optarg), &out) || out == OUT_WIDE)
-				return usage_error("status", status_usage,
-						   "unknown output format \"%s\" (want json or yaml)", optarg);
+				return usage_error(
+				    "status", status_usage,
+				    "unknown output format \"%s\" (want json or yaml)", optarg);
 			break;
 		case 'h':
 			fputs(status_usage, stdout);
@@ -136,7 +136,8 @@ int cmd_status(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return usage_error("status", status_usage, "unexpected argument \"%s\"", argv[optind]);
+		return usage_error("status", status_usage, "unexpected argument \"%s\"",
+				   argv[optind]);
 	st = client_call(json_pack("{s:s}", "cmd", "status"));
 	if (!st)
 		return 1;

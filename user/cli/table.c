@@ -81,8 +81,7 @@ static void split_line(struct line *l, char *s)
 	}
 }
 
-static void write_lines(FILE *out, struct line *lines, int l0, int l1,
-			const int *widths, int nw)
+static void write_lines(FILE *out, struct line *lines, int l0, int l1, const int *widths, int nw)
 {
 	for (int i = l0; i < l1; i++) {
 		for (int j = 0; j < lines[i].n; j++) {
@@ -98,8 +97,7 @@ static void write_lines(FILE *out, struct line *lines, int l0, int l1,
 
 /* text/tabwriter's Writer.format: widths[0..nw) are known, find the blocks
  * of column nw in [l0, l1) and recurse into each. */
-static void format(struct tw *t, FILE *out, struct line *lines, int l0, int l1,
-		   int *widths, int nw)
+static void format(struct tw *t, FILE *out, struct line *lines, int l0, int l1, int *widths, int nw)
 {
 	for (int i = l0; i < l1; i++) {
 		if (nw >= lines[i].n - 1)
@@ -255,7 +253,8 @@ char *fmt_labels(json_t *map)
 	char *out;
 	FILE *f = open_memstream(&out, &len);
 
-	json_object_foreach(map, k, v) keys[i++] = k;
+	json_object_foreach (map, k, v)
+		keys[i++] = k;
 	qsort(keys, n, sizeof(*keys), cmp_str);
 	for (i = 0; i < n; i++) {
 		/* label keys hold dots: no jstr() here */
@@ -276,8 +275,9 @@ char *join_strings(json_t *arr, const char *sep, const char *dflt)
 	char *out;
 	FILE *f = open_memstream(&out, &len);
 
-	json_array_foreach(arr, i, v) if (json_is_string(v))
-		fprintf(f, "%s%s", n++ ? sep : "", json_string_value(v));
+	json_array_foreach (arr, i, v)
+		if (json_is_string(v))
+			fprintf(f, "%s%s", n++ ? sep : "", json_string_value(v));
 	if (!n)
 		fputs(dflt, f);
 	fclose(f);

@@ -15,21 +15,21 @@
 #include "cli.h"
 
 static const char timeline_usage[] =
-	"Usage: podtrace timeline pod NAME [-n NS] [-o json|yaml]\n"
-	"\n"
-	"Show the lifecycle stages of a Pod (SandboxCreated, CreateContainer,\n"
-	"StartContainer, PostStartHookDone, Ready, ...) in time order: when each\n"
-	"happened after the first, how long the step to the next one took, as a\n"
-	"bar chart, and whether the kernel or the daemon stamped it. A summary\n"
-	"names the three steps that took most of the startup: from the first\n"
-	"stage until every container had been Ready once (without a Ready stage:\n"
-	"until the last stage). NAME may be written pod/NAME; `timeline NAME`\n"
-	"works too.\n"
-	"\n"
-	"Flags:\n"
-	"  -n, --namespace NS     namespace of the Pod (default \"default\")\n"
-	"  -o, --output FORMAT    json or yaml: the daemon's answer as it is\n"
-	"  -h, --help             show this help\n";
+    "Usage: podtrace timeline pod NAME [-n NS] [-o json|yaml]\n"
+    "\n"
+    "Show the lifecycle stages of a Pod (SandboxCreated, CreateContainer,\n"
+    "StartContainer, PostStartHookDone, Ready, ...) in time order: when each\n"
+    "happened after the first, how long the step to the next one took, as a\n"
+    "bar chart, and whether the kernel or the daemon stamped it. A summary\n"
+    "names the three steps that took most of the startup: from the first\n"
+    "stage until every container had been Ready once (without a Ready stage:\n"
+    "until the last stage). NAME may be written pod/NAME; `timeline NAME`\n"
+    "works too.\n"
+    "\n"
+    "Flags:\n"
+    "  -n, --namespace NS     namespace of the Pod (default \"default\")\n"
+    "  -o, --output FORMAT    json or yaml: the daemon's answer as it is\n"
+    "  -h, --help             show this help\n";
 
 #define BAR_COLS 40
 #define TOP_STEPS 3
@@ -118,8 +118,9 @@ static int show_timeline(json_t *resp)
 	struct tw *t;
 	size_t i;
 
-	json_array_foreach(stages, i, v)
-		st[i] = (struct stage){v, (long long)json_integer_value(json_object_get(v, "tsNs")), i};
+	json_array_foreach (stages, i, v)
+		st[i] =
+		    (struct stage){v, (long long)json_integer_value(json_object_get(v, "tsNs")), i};
 	qsort(st, (size_t)n, sizeof(*st), cmp_stage);
 	printf("Pod %s/%s (", jstr(resp, "namespace", "?"), jstr(resp, "pod", "?"));
 	if (!n) {
@@ -179,7 +180,8 @@ static int show_timeline(json_t *resp)
 			bool taken = false;
 			for (int j = 0; j < ntop; j++)
 				taken |= top[j] == k;
-			if (!taken && (best < 0 || st[k + 1].ts - st[k].ts > st[best + 1].ts - st[best].ts))
+			if (!taken &&
+			    (best < 0 || st[k + 1].ts - st[k].ts > st[best + 1].ts - st[best].ts))
 				best = k;
 		}
 		if (best < 0)
@@ -208,10 +210,10 @@ static int show_timeline(json_t *resp)
 }
 
 static const struct option timeline_opts[] = {
-	{"namespace", required_argument, NULL, 'n'},
-	{"output", required_argument, NULL, 'o'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"namespace", required_argument, NULL, 'n'},
+    {"output", required_argument, NULL, 'o'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 int cmd_timeline(int argc, char **argv)
@@ -252,9 +254,9 @@ int cmd_timeline(int argc, char **argv)
 	name = pod_arg_name(argv[optind]);
 	if (!*name)
 		return usage_error("timeline", timeline_usage, "a pod name is required");
-	resp = client_call_named(json_pack("{s:s,s:s,s:s}", "cmd", "timeline", "namespace", ns,
-					   "name", name),
-				 "pods", name);
+	resp = client_call_named(
+	    json_pack("{s:s,s:s,s:s}", "cmd", "timeline", "namespace", ns, "name", name), "pods",
+	    name);
 	if (!resp)
 		return 1;
 	if (out == OUT_JSON)

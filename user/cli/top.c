@@ -12,7 +12,7 @@
 #include "cli.h"
 
 static const char *const usage_top =
-	"Usage: podtrace top [-n NS | -A] [--interval SECONDS] [--once]";
+    "Usage: podtrace top [-n NS | -A] [--interval SECONDS] [--once]";
 
 static double now_s(void)
 {
@@ -34,10 +34,10 @@ static json_t *find(json_t *pods, json_t *p)
 	size_t i;
 	json_t *q;
 
-	json_array_foreach(pods, i, q)
-	if (json_equal(json_object_get(q, "namespace"), json_object_get(p, "namespace")) &&
-	    json_equal(json_object_get(q, "pod"), json_object_get(p, "pod")))
-		return q;
+	json_array_foreach (pods, i, q)
+		if (json_equal(json_object_get(q, "namespace"), json_object_get(p, "namespace")) &&
+		    json_equal(json_object_get(q, "pod"), json_object_get(p, "pod")))
+			return q;
 	return NULL;
 }
 
@@ -67,8 +67,7 @@ static void show(json_t *a, json_t *b, double dt, const char *ns, bool all)
 	json_t *p;
 
 	tw_printf(t, "%sNAME\tCPU(cores)\tMEMORY(bytes)\tRX/s\tTX/s\t\n", all ? "NAMESPACE\t" : "");
-	json_array_foreach(b, i, p)
-	{
+	json_array_foreach (b, i, p) {
 		json_t *o = find(a, p);
 		const char *pns = json_string_value(json_object_get(p, "namespace"));
 		char mem[32], rx[32], tx[32];
@@ -86,8 +85,8 @@ static void show(json_t *a, json_t *b, double dt, const char *ns, bool all)
 		bytes_str(txr, tx, sizeof(tx));
 		if (all)
 			tw_printf(t, "%s\t", pns);
-		tw_printf(t, "%s\t%.0fm\t%s\t%s\t%s\t\n", json_string_value(json_object_get(p, "pod")),
-			  cpu * 1000, mem, rx, tx);
+		tw_printf(t, "%s\t%.0fm\t%s\t%s\t%s\t\n",
+			  json_string_value(json_object_get(p, "pod")), cpu * 1000, mem, rx, tx);
 	}
 	tw_flush(t, stdout);
 }
@@ -95,8 +94,8 @@ static void show(json_t *a, json_t *b, double dt, const char *ns, bool all)
 int cmd_top(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"namespace", 1, 0, 'n'}, {"all-namespaces", 0, 0, 'A'},
-		{"interval", 1, 0, 'i'}, {"once", 0, 0, '1'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+	    {"namespace", 1, 0, 'n'}, {"all-namespaces", 0, 0, 'A'}, {"interval", 1, 0, 'i'},
+	    {"once", 0, 0, '1'},      {"help", 0, 0, 'h'},	     {0, 0, 0, 0},
 	};
 	const char *ns = "default";
 	double interval = 2;
@@ -106,16 +105,27 @@ int cmd_top(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":n:Ah", lo, NULL)) != -1) {
 		switch (c) {
-		case 'n': ns = flag_value(optarg); break;
-		case 'A': all = true; break;
-		case 'i': interval = atof(flag_value(optarg)); break;
-		case '1': once = true; break;
+		case 'n':
+			ns = flag_value(optarg);
+			break;
+		case 'A':
+			all = true;
+			break;
+		case 'i':
+			interval = atof(flag_value(optarg));
+			break;
+		case '1':
+			once = true;
+			break;
 		case 'h':
-			printf("%s\n\nPer pod CPU, memory and network rates, refreshed every interval\n"
-			       "(the counters /metrics exports). --once prints one table after one interval.\n",
+			printf("%s\n\nPer pod CPU, memory and network rates, refreshed every "
+			       "interval\n"
+			       "(the counters /metrics exports). --once prints one table after one "
+			       "interval.\n",
 			       usage_top);
 			return 0;
-		default: return bad_flag("top", usage_top, c, argv);
+		default:
+			return bad_flag("top", usage_top, c, argv);
 		}
 	}
 	if (interval < 0.1)
@@ -125,7 +135,8 @@ int cmd_top(int argc, char **argv)
 	if (!a)
 		return 1;
 	for (;;) {
-		struct timespec ts = {(time_t)interval, (long)((interval - (time_t)interval) * 1e9)};
+		struct timespec ts = {(time_t)interval,
+				      (long)((interval - (time_t)interval) * 1e9)};
 		nanosleep(&ts, NULL);
 		json_t *b = sample();
 		double tb = now_s();

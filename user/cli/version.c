@@ -6,17 +6,17 @@
 #include "cli.h"
 
 static const char version_usage[] =
-	"Usage: podtrace version\n"
-	"\n"
-	"Print the client version and the version of the podtraced it talks to\n"
-	"(\"unreachable\" when the daemon doesn't answer; the exit code stays 0).\n"
-	"\n"
-	"Flags:\n"
-	"  -h, --help   show this help\n";
+    "Usage: podtrace version\n"
+    "\n"
+    "Print the client version and the version of the podtraced it talks to\n"
+    "(\"unreachable\" when the daemon doesn't answer; the exit code stays 0).\n"
+    "\n"
+    "Flags:\n"
+    "  -h, --help   show this help\n";
 
 static const struct option version_opts[] = {
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 int cmd_version(int argc, char **argv)
@@ -34,7 +34,8 @@ int cmd_version(int argc, char **argv)
 		return 0;
 	}
 	if (optind < argc)
-		return usage_error("version", version_usage, "unexpected argument \"%s\"", argv[optind]);
+		return usage_error("version", version_usage, "unexpected argument \"%s\"",
+				   argv[optind]);
 	printf("Client Version: %s\n", PT_VERSION);
 	req = json_pack("{s:s}", "cmd", "version");
 	resp = client_try(req, err, sizeof(err));

@@ -108,12 +108,12 @@ static int claim_port(void *ctx, const char *owner, uint16_t port)
 struct svc_alloc alloc_ops(struct alloc *a)
 {
 	return (struct svc_alloc){
-		.ctx = a,
-		.family0 = a->n ? a->cidr[0].base.family : 4,
-		.ip = take_ip,
-		.node_port = take_port,
-		.claim_ip = claim_ip,
-		.claim_port = claim_port,
+	    .ctx = a,
+	    .family0 = a->n ? a->cidr[0].base.family : 4,
+	    .ip = take_ip,
+	    .node_port = take_port,
+	    .claim_ip = claim_ip,
+	    .claim_port = claim_port,
 	};
 }
 

@@ -69,9 +69,8 @@ static json_t *cmd_delete(struct daemon *d, json_t *req)
 		return err_obj("%s", "delete needs a kind and a name");
 	if (d_delete(d, k, req_ns(req), name, err, sizeof(err)))
 		return err_obj("%s", err);
-	return json_pack("{s:[{s:s,s:s,s:s,s:s}]}", "results", "kind",
-			 k8s_kind_name(k), "namespace", req_ns(req), "name", name,
-			 "action", "deleted");
+	return json_pack("{s:[{s:s,s:s,s:s,s:s}]}", "results", "kind", k8s_kind_name(k),
+			 "namespace", req_ns(req), "name", name, "action", "deleted");
 }
 
 /* Pods are shown with their live status (copies: the store keeps specs). */
@@ -80,8 +79,7 @@ static void with_status(struct daemon *d, json_t *items)
 	size_t i;
 	json_t *o;
 
-	json_array_foreach(items, i, o)
-	{
+	json_array_foreach (items, i, o) {
 		json_t *c = json_deep_copy(o);
 		json_object_set_new(c, "status", runtime_status(d, o));
 		json_array_set_new(items, i, c);
@@ -146,15 +144,17 @@ static json_t *lb_json(struct daemon *d, const char *owner)
 		for (int i = 0; i < r->n_be; i++) {
 			uint64_t sel = 0;
 			dp_percpu_sum(&d->dp, LBM_BE_STATS, r->be[i].id, &sel, 1);
-			json_array_append_new(bes, json_pack("{s:s,s:i,s:i,s:i,s:b}",
-				"address", ip_str(&r->be[i].addr, a, sizeof(a)),
-				"port", r->be[i].port, "id", r->be[i].id,
-				"selected", (json_int_t)sel, "terminating", r->be[i].terminating));
+			json_array_append_new(
+			    bes, json_pack("{s:s,s:i,s:i,s:i,s:b}", "address",
+					   ip_str(&r->be[i].addr, a, sizeof(a)), "port",
+					   r->be[i].port, "id", r->be[i].id, "selected",
+					   (json_int_t)sel, "terminating", r->be[i].terminating));
 		}
-		json_array_append_new(ports, json_pack("{s:s,s:i,s:i,s:o,s:o,s:i,s:i,s:i}",
-			"key", r->key, "svcId", r->svc_id, "count", r->count,
-			"frontends", fes, "backends", bes, "connections", (json_int_t)st[0],
-			"rejections", (json_int_t)st[1], "lookupFailures", (json_int_t)st[2]));
+		json_array_append_new(
+		    ports, json_pack("{s:s,s:i,s:i,s:o,s:o,s:i,s:i,s:i}", "key", r->key, "svcId",
+				     r->svc_id, "count", r->count, "frontends", fes, "backends",
+				     bes, "connections", (json_int_t)st[0], "rejections",
+				     (json_int_t)st[1], "lookupFailures", (json_int_t)st[2]));
 	}
 	return ports;
 }
@@ -166,7 +166,8 @@ static json_t *cmd_describe(struct daemon *d, json_t *req)
 
 	if (json_object_get(res, "error") || req_kind(req) != K_SERVICE) {
 		if (!json_object_get(res, "error") && req_kind(req) == K_POD) {
-			out = json_pack("{s:O}", "object", json_array_get(json_object_get(res, "items"), 0));
+			out = json_pack("{s:O}", "object",
+					json_array_get(json_object_get(res, "items"), 0));
 			json_decref(res);
 			return out;
 		}
@@ -174,9 +175,9 @@ static json_t *cmd_describe(struct daemon *d, json_t *req)
 	}
 	obj = json_array_get(json_object_get(res, "items"), 0);
 	snprintf(owner, sizeof(owner), "%s/%s", k8s_namespace(obj), k8s_name(obj));
-	out = json_pack("{s:O,s:o,s:o}", "object", obj, "lb", lb_json(d, owner),
-			"endpointSlices",
-			json_deep_copy(store_slices(&d->store, k8s_namespace(obj), k8s_name(obj)) ?: json_object()));
+	out = json_pack("{s:O,s:o,s:o}", "object", obj, "lb", lb_json(d, owner), "endpointSlices",
+			json_deep_copy(store_slices(&d->store, k8s_namespace(obj), k8s_name(obj))
+					   ?: json_object()));
 	if (json_object_get(d->lb_errors, owner))
 		json_object_set(out, "error_programming", json_object_get(d->lb_errors, owner));
 	json_decref(res);
@@ -197,20 +198,19 @@ static json_t *cmd_status(struct daemon *d, json_t *req)
 
 	(void)req;
 	for (int i = 0; i < n; i++)
-		json_array_append_new(progs, json_pack("{s:s,s:i,s:i}", "name", pi[i].name,
-						       "id", pi[i].id, "linkId", pi[i].link_id));
+		json_array_append_new(progs, json_pack("{s:s,s:i,s:i}", "name", pi[i].name, "id",
+						       pi[i].id, "linkId", pi[i].link_id));
 	json_array_append_new(maps, map_fill("pt_frontend", d->lb.n_fe, d->o.max_frontends));
 	json_array_append_new(maps, map_fill("pt_svc", d->lb.svc_ids.used, d->o.max_services));
 	json_array_append_new(maps, map_fill("pt_backend", d->lb.be_ids.used, d->o.max_backends));
 	json_array_append_new(maps, map_fill("pt_slot", d->lb.be_ids.used, d->o.max_backends));
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:o,s:o,s:{s:i,s:i},s:O}",
-			 "status", "ok", "version", PT_VERSION, "pid", (int)getpid(),
-			 "cgroupRoot", d->o.cgroup_root, "bpffs", d->o.bpffs,
-			 "socket", d->o.socket, "programs", progs, "maps", maps,
-			 "objects", "Service", (int)store_count(&d->store, K_SERVICE),
-			 "EndpointSlice", (int)store_count(&d->store, K_ENDPOINTSLICE),
-			 "programmingErrors", d->lb_errors);
+	return json_pack(
+	    "{s:s,s:s,s:i,s:s,s:s,s:s,s:o,s:o,s:{s:i,s:i},s:O}", "status", "ok", "version",
+	    PT_VERSION, "pid", (int)getpid(), "cgroupRoot", d->o.cgroup_root, "bpffs", d->o.bpffs,
+	    "socket", d->o.socket, "programs", progs, "maps", maps, "objects", "Service",
+	    (int)store_count(&d->store, K_SERVICE), "EndpointSlice",
+	    (int)store_count(&d->store, K_ENDPOINTSLICE), "programmingErrors", d->lb_errors);
 }
 
 static json_t *cmd_status_full(struct daemon *d, json_t *req)
@@ -228,9 +228,9 @@ static json_t *cmd_status_full(struct daemon *d, json_t *req)
 static json_t *cmd_container(struct daemon *d, json_t *req)
 {
 	char err[512];
-	json_t *r = runtime_container_info(d, req_ns(req),
-					   json_string_value(json_object_get(req, "name")) ?: "",
-					   json_string_value(json_object_get(req, "container")), err, sizeof(err));
+	json_t *r = runtime_container_info(
+	    d, req_ns(req), json_string_value(json_object_get(req, "name")) ?: "",
+	    json_string_value(json_object_get(req, "container")), err, sizeof(err));
 
 	return r ? r : err_obj("%s", err);
 }
@@ -238,8 +238,9 @@ static json_t *cmd_container(struct daemon *d, json_t *req)
 static json_t *cmd_timeline(struct daemon *d, json_t *req)
 {
 	char err[512];
-	json_t *r = runtime_timeline(d, req_ns(req), json_string_value(json_object_get(req, "name")) ?: "",
-				     err, sizeof(err));
+	json_t *r =
+	    runtime_timeline(d, req_ns(req), json_string_value(json_object_get(req, "name")) ?: "",
+			     err, sizeof(err));
 
 	return r ? r : err_obj("%s", err);
 }
@@ -261,10 +262,9 @@ static const struct {
 	const char *name;
 	json_t *(*fn)(struct daemon *d, json_t *req);
 } cmds[] = {
-	{"apply", cmd_apply},	    {"delete", cmd_delete}, {"get", cmd_get},
-	{"describe", cmd_describe}, {"status", cmd_status_full}, {"version", cmd_version},
-	{"container", cmd_container}, {"timeline", cmd_timeline},
-	{"top", cmd_top},
+    {"apply", cmd_apply},	  {"delete", cmd_delete},      {"get", cmd_get},
+    {"describe", cmd_describe},	  {"status", cmd_status_full}, {"version", cmd_version},
+    {"container", cmd_container}, {"timeline", cmd_timeline},  {"top", cmd_top},
 };
 
 static json_t *dispatch(struct daemon *d, json_t *req)
@@ -326,7 +326,8 @@ static bool stream_request(struct daemon *d, struct client *c, json_t *req)
 	if (json_is_true(json_object_get(req, "all")))
 		from = 1;
 	else if (since > 0)
-		from = now > (uint64_t)since * 1000000000ull ? now - (uint64_t)since * 1000000000ull : 1;
+		from = now > (uint64_t)since * 1000000000ull ? now - (uint64_t)since * 1000000000ull
+							     : 1;
 	loop_del(d, &c->w);
 	events_subscribe(c->w.fd, from, json_is_true(json_object_get(req, "follow")), from != 0);
 	free(c->in);

@@ -22,10 +22,10 @@ struct opts {
 	uint32_t max_frontends, max_services, max_backends, max_affinity;
 	bool connect_events;
 	const char *pod_cidr;
-	int64_t pod_pids_limit; /* 0 = none */
-	double backoff_base;	/* seconds; kubelet's is 10 */
-	int64_t log_max_bytes;	/* per container log file */
-	bool trace;		/* the trace plane (default on) */
+	int64_t pod_pids_limit;	    /* 0 = none */
+	double backoff_base;	    /* seconds; kubelet's is 10 */
+	int64_t log_max_bytes;	    /* per container log file */
+	bool trace;		    /* the trace plane (default on) */
 	const char *metrics_listen; /* "127.0.0.1:9469"; "" = off */
 };
 
@@ -72,13 +72,11 @@ void alloc_claim_svc(struct alloc *a, json_t *svc);
 void alloc_release_svc(struct alloc *a, json_t *svc);
 
 /* objects.c: apply/delete documents; results are kubectl-like lines */
-json_t *d_apply(struct daemon *d, const char *source, const char *buf,
-		size_t len, bool del);
-int d_delete(struct daemon *d, enum k8s_kind k, const char *ns,
-	     const char *name, char *err, size_t errlen);
+json_t *d_apply(struct daemon *d, const char *source, const char *buf, size_t len, bool del);
+int d_delete(struct daemon *d, enum k8s_kind k, const char *ns, const char *name, char *err,
+	     size_t errlen);
 /* Reprogram a Service's LB state from the store. */
-int d_sync_service(struct daemon *d, const char *ns, const char *name,
-		   char *err, size_t errlen);
+int d_sync_service(struct daemon *d, const char *ns, const char *name, char *err, size_t errlen);
 void d_restore(struct daemon *d);
 
 /* endpoints.c: the endpoints controller */
@@ -87,12 +85,10 @@ void endpoints_pod_changed(struct daemon *d, json_t *pod);
 
 /* podguard.c: a pod's cgroups in the guard and trace planes */
 int podguard_init(struct daemon *d);
-void guard_pod_added(struct daemon *d, const char *uid, uint32_t pod_id,
-		     const struct cgmode *m, const char *cg, int n_c,
-		     const struct pod *view);
-void guard_pod_removed(struct daemon *d, const char *uid, uint32_t pod_id,
-		       const struct cgmode *m, const char *cg, int n_c,
-		       const struct pod *view);
+void guard_pod_added(struct daemon *d, const char *uid, uint32_t pod_id, const struct cgmode *m,
+		     const char *cg, int n_c, const struct pod *view);
+void guard_pod_removed(struct daemon *d, const char *uid, uint32_t pod_id, const struct cgmode *m,
+		       const char *cg, int n_c, const struct pod *view);
 struct pt_pod_stats;
 int podguard_stats(uint32_t pod_id, struct pt_pod_stats *s);
 int podguard_stats_fd(void);

@@ -17,11 +17,9 @@
 #include "fsutil.h"
 #include "log.h"
 
-void dp_pin_path(const char *bpffs, const char *dir, const char *name,
-		 char *buf, size_t len)
+void dp_pin_path(const char *bpffs, const char *dir, const char *name, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/%s%s%s", bpffs, dir, name ? "/" : "",
-		 name ? name : "");
+	snprintf(buf, len, "%s/%s%s%s", bpffs, dir, name ? "/" : "", name ? name : "");
 }
 
 /* The pin root must live on a bpffs: mount one at /sys/fs/bpf if the
@@ -70,8 +68,7 @@ static uint64_t path_cgroup_id(const char *path)
 /* Attach prog to the cgroup through a pinned bpf_link. A link pinned by an
  * earlier daemon is kept and its program swapped in place, so the dataplane
  * never has a gap across a restart or an upgrade. */
-static int attach_pinned(struct dataplane *dp, struct bpf_program *prog,
-			 const char *cgroup_root)
+static int attach_pinned(struct dataplane *dp, struct bpf_program *prog, const char *cgroup_root)
 {
 	char path[512];
 	struct bpf_link *link;
@@ -85,8 +82,7 @@ static int attach_pinned(struct dataplane *dp, struct bpf_program *prog,
 		uint32_t len = sizeof(info);
 
 		if (!bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) &&
-		    info.cgroup.cgroup_id == want_cg &&
-		    !bpf_link__update_program(link, prog)) {
+		    info.cgroup.cgroup_id == want_cg && !bpf_link__update_program(link, prog)) {
 			bpf_link__destroy(link); /* the pin keeps it */
 			return 0;
 		}
@@ -111,9 +107,9 @@ static int attach_pinned(struct dataplane *dp, struct bpf_program *prog,
 static int write_config(struct dataplane *dp, const struct dp_opts *o)
 {
 	struct pt_config c = {
-		.flags = o->connect_events ? PT_CFG_CONNECT_EVENTS : 0,
-		.nodeport_min = o->np_min,
-		.nodeport_max = o->np_max,
+	    .flags = o->connect_events ? PT_CFG_CONNECT_EVENTS : 0,
+	    .nodeport_min = o->np_min,
+	    .nodeport_max = o->np_max,
 	};
 	uint32_t zero = 0;
 
@@ -164,7 +160,8 @@ int dp_open(struct dataplane *dp, const struct dp_opts *o)
 	err = lb_bpf__load(dp->lb);
 	if (err) {
 		log_err("load BPF programs: %s (a pinned map with other sizes? "
-			"remove %s to start fresh)", strerror(-err), o->bpffs);
+			"remove %s to start fresh)",
+			strerror(-err), o->bpffs);
 		goto fail;
 	}
 	dp->cg_fd = open(o->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -172,8 +169,7 @@ int dp_open(struct dataplane *dp, const struct dp_opts *o)
 		log_err("open cgroup %s: %s", o->cgroup_root, strerror(errno));
 		goto fail;
 	}
-	bpf_object__for_each_program(prog, dp->lb->obj)
-	{
+	bpf_object__for_each_program (prog, dp->lb->obj) {
 		if (attach_pinned(dp, prog, o->cgroup_root))
 			goto fail;
 	}
@@ -187,8 +183,7 @@ int dp_open(struct dataplane *dp, const struct dp_opts *o)
 	dp->config_fd = bpf_map__fd(dp->lb->maps.pt_config);
 	if (write_config(dp, o))
 		goto fail;
-	log_info("dataplane: programs attached to %s, pinned under %s",
-		 o->cgroup_root, o->bpffs);
+	log_info("dataplane: programs attached to %s, pinned under %s", o->cgroup_root, o->bpffs);
 	return 0;
 fail:
 	dp_close(dp);
@@ -246,8 +241,7 @@ static int ops_del(void *ctx, enum lb_map m, const void *k)
 }
 
 static int ops_walk(void *ctx, enum lb_map m,
-		    void (*cb)(void *arg, const void *key, const void *val),
-		    void *arg)
+		    void (*cb)(void *arg, const void *key, const void *val), void *arg)
 {
 	struct dataplane *dp = ctx;
 	char key[64], next[64], val[256];
@@ -265,15 +259,14 @@ static int ops_walk(void *ctx, enum lb_map m,
 struct lb_ops dp_lb_ops(struct dataplane *dp)
 {
 	return (struct lb_ops){
-		.ctx = dp,
-		.update = ops_update,
-		.del = ops_del,
-		.walk = ops_walk,
+	    .ctx = dp,
+	    .update = ops_update,
+	    .del = ops_del,
+	    .walk = ops_walk,
 	};
 }
 
-int dp_percpu_sum(struct dataplane *dp, enum lb_map m, uint32_t key,
-		  uint64_t *out, int n)
+int dp_percpu_sum(struct dataplane *dp, enum lb_map m, uint32_t key, uint64_t *out, int n)
 {
 	size_t per = (size_t)n * sizeof(uint64_t);
 	uint64_t *vals = calloc((size_t)dp->ncpu, per);
@@ -295,8 +288,7 @@ int dp_progs(struct dataplane *dp, struct dp_prog_info *out, int max)
 	struct bpf_program *prog;
 	int n = 0;
 
-	bpf_object__for_each_program(prog, dp->lb->obj)
-	{
+	bpf_object__for_each_program (prog, dp->lb->obj) {
 		struct bpf_prog_info pi = {};
 		struct bpf_link_info li = {};
 		uint32_t len = sizeof(pi), llen = sizeof(li);

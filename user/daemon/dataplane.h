@@ -7,7 +7,7 @@
 #include "lb.h"
 
 struct dp_opts {
-	const char *bpffs;	/* pin root, e.g. /sys/fs/bpf/podtrace */
+	const char *bpffs;	 /* pin root, e.g. /sys/fs/bpf/podtrace */
 	const char *cgroup_root; /* cgroup v2 dir where the LB attaches */
 	uint32_t max_frontends, max_services, max_backends, max_affinity;
 	uint16_t np_min, np_max;
@@ -24,8 +24,7 @@ struct dataplane {
 };
 
 /* Pin path of an object: <bpffs>/<dir>/<name>. The one place it is built. */
-void dp_pin_path(const char *bpffs, const char *dir, const char *name,
-		 char *buf, size_t len);
+void dp_pin_path(const char *bpffs, const char *dir, const char *name, char *buf, size_t len);
 
 int dp_open(struct dataplane *dp, const struct dp_opts *o);
 void dp_close(struct dataplane *dp);
@@ -41,7 +40,6 @@ struct dp_prog_info {
 int dp_progs(struct dataplane *dp, struct dp_prog_info *out, int max);
 
 /* Sum of a per-CPU stats entry (n u64 counters). */
-int dp_percpu_sum(struct dataplane *dp, enum lb_map m, uint32_t key,
-		  uint64_t *out, int n);
+int dp_percpu_sum(struct dataplane *dp, enum lb_map m, uint32_t key, uint64_t *out, int n);
 
 #endif

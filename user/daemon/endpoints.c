@@ -24,14 +24,14 @@ static int64_t pod_port(json_t *pod, json_t *sp)
 	json_t *c, *p;
 
 	if (!json_is_string(tp))
-		return json_is_integer(tp) ? json_integer_value(tp) : json_integer_value(json_object_get(sp, "port"));
-	json_array_foreach(json_object_get(json_object_get(pod, "spec"), "containers"), i, c)
-	json_array_foreach(json_object_get(c, "ports"), j, p)
-	{
-		const char *n = json_string_value(json_object_get(p, "name"));
-		if (n && !strcmp(n, json_string_value(tp)))
-			return json_integer_value(json_object_get(p, "containerPort"));
-	}
+		return json_is_integer(tp) ? json_integer_value(tp)
+					   : json_integer_value(json_object_get(sp, "port"));
+	json_array_foreach (json_object_get(json_object_get(pod, "spec"), "containers"), i, c)
+		json_array_foreach (json_object_get(c, "ports"), j, p) {
+			const char *n = json_string_value(json_object_get(p, "name"));
+			if (n && !strcmp(n, json_string_value(tp)))
+				return json_integer_value(json_object_get(p, "containerPort"));
+		}
 	return 0;
 }
 
@@ -44,8 +44,7 @@ static json_t *build_slices(struct daemon *d, json_t *svc)
 	json_t *groups = json_object(), *pod;
 	size_t i, j;
 
-	json_array_foreach(pods, i, pod)
-	{
+	json_array_foreach (pods, i, pod) {
 		json_t *labels = json_object_get(json_object_get(pod, "metadata"), "labels");
 		const char *ip = runtime_pod_ip(d, pod);
 		json_t *ports = json_array(), *sp, *ep;
@@ -56,8 +55,7 @@ static json_t *build_slices(struct daemon *d, json_t *svc)
 			json_decref(ports);
 			continue;
 		}
-		json_array_foreach(json_object_get(spec, "ports"), j, sp)
-		{
+		json_array_foreach (json_object_get(spec, "ports"), j, sp) {
 			int64_t port = pod_port(pod, sp);
 			const char *name = json_string_value(json_object_get(sp, "name"));
 			json_t *pj = json_pack("{s:s,s:O}", "name", name ? name : "", "protocol",
@@ -65,7 +63,8 @@ static json_t *build_slices(struct daemon *d, json_t *svc)
 			if (port)
 				json_object_set_new(pj, "port", json_integer(port));
 			json_array_append_new(ports, pj);
-			snprintf(gkey + strlen(gkey), sizeof(gkey) - strlen(gkey), "%lld,", (long long)port);
+			snprintf(gkey + strlen(gkey), sizeof(gkey) - strlen(gkey), "%lld,",
+				 (long long)port);
 		}
 		ready = runtime_pod_ready(d, pod, &terminating);
 		/* a terminating pod is marked not ready before it is signalled,
@@ -95,15 +94,15 @@ static json_t *slice_obj(json_t *svc, const char *name, json_t *group)
 			 "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata", "name", name,
 			 "namespace", k8s_namespace(svc), "labels", "kubernetes.io/service-name",
 			 k8s_name(svc), "endpointslice.kubernetes.io/managed-by", MANAGED_BY,
-			 "addressType", "IPv4", "ports", json_object_get(group, "ports"), "endpoints",
-			 json_object_get(group, "endpoints"));
+			 "addressType", "IPv4", "ports", json_object_get(group, "ports"),
+			 "endpoints", json_object_get(group, "endpoints"));
 }
 
 static bool managed(json_t *slice)
 {
-	const char *m = json_string_value(json_object_get(
-		json_object_get(json_object_get(slice, "metadata"), "labels"),
-		"endpointslice.kubernetes.io/managed-by"));
+	const char *m = json_string_value(
+	    json_object_get(json_object_get(json_object_get(slice, "metadata"), "labels"),
+			    "endpointslice.kubernetes.io/managed-by"));
 	return m && !strcmp(m, MANAGED_BY);
 }
 
@@ -122,15 +121,17 @@ void endpoints_sync_service(struct daemon *d, json_t *svc)
 	if (!json_object_size(json_object_get(json_object_get(svc, "spec"), "selector")))
 		return;
 	groups = build_slices(d, svc);
-	have = json_deep_copy(store_slices(&d->store, k8s_namespace(svc), k8s_name(svc)) ?: json_object());
-	json_object_foreach(groups, k, g)
-	{
+	have = json_deep_copy(store_slices(&d->store, k8s_namespace(svc), k8s_name(svc))
+				  ?: json_object());
+	json_object_foreach (groups, k, g) {
 		json_t *s, *cur;
 
 		snprintf(name, sizeof(name), "%s-pt%d", k8s_name(svc), n++);
 		s = slice_obj(svc, name, g);
 		cur = json_object_get(have, name);
-		if (!cur || !json_equal(json_object_get(cur, "endpoints"), json_object_get(s, "endpoints")) ||
+		if (!cur ||
+		    !json_equal(json_object_get(cur, "endpoints"),
+				json_object_get(s, "endpoints")) ||
 		    !json_equal(json_object_get(cur, "ports"), json_object_get(s, "ports"))) {
 			store_put(&d->store, s, "controller");
 			changed = true;
@@ -138,8 +139,7 @@ void endpoints_sync_service(struct daemon *d, json_t *svc)
 		json_object_del(have, name);
 		json_decref(s);
 	}
-	json_object_foreach_safe(have, tmp, k, old)
-	{
+	json_object_foreach_safe (have, tmp, k, old) {
 		if (!managed(old))
 			continue;
 		store_del(&d->store, K_ENDPOINTSLICE, k8s_namespace(svc), k);
@@ -158,6 +158,7 @@ void endpoints_pod_changed(struct daemon *d, json_t *pod)
 	json_t *svcs = store_list(&d->store, K_SERVICE, k8s_namespace(pod)), *s;
 	size_t i;
 
-	json_array_foreach(svcs, i, s) endpoints_sync_service(d, s);
+	json_array_foreach (svcs, i, s)
+		endpoints_sync_service(d, s);
 	json_decref(svcs);
 }

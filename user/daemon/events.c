@@ -20,7 +20,7 @@
 #include "log.h"
 #include "trace.h"
 
-#define HISTORY 65536		/* events kept for --since */
+#define HISTORY 65536 /* events kept for --since */
 
 struct cgref {
 	char ns[64], pod[256], uid[64], ctr[64];
@@ -54,15 +54,22 @@ static struct {
 } ev;
 
 static const char *const type_names[] = {
-	[PT_EV_CONNECT] = "connect", [PT_EV_REJECT] = "reject", [PT_EV_EXEC] = "exec",
-	[PT_EV_EXIT] = "exit", [PT_EV_FORK] = "fork", [PT_EV_OOM] = "oom",
-	[PT_EV_SIGNAL] = "signal", [PT_EV_CGROUP_MKDIR] = "cgroup_mkdir",
-	[PT_EV_CGROUP_RMDIR] = "cgroup_rmdir", [PT_EV_CGROUP_ATTACH] = "cgroup_attach",
+    [PT_EV_CONNECT] = "connect",
+    [PT_EV_REJECT] = "reject",
+    [PT_EV_EXEC] = "exec",
+    [PT_EV_EXIT] = "exit",
+    [PT_EV_FORK] = "fork",
+    [PT_EV_OOM] = "oom",
+    [PT_EV_SIGNAL] = "signal",
+    [PT_EV_CGROUP_MKDIR] = "cgroup_mkdir",
+    [PT_EV_CGROUP_RMDIR] = "cgroup_rmdir",
+    [PT_EV_CGROUP_ATTACH] = "cgroup_attach",
 };
 
 const char *event_type_name(unsigned t)
 {
-	return t < sizeof(type_names) / sizeof(type_names[0]) && type_names[t] ? type_names[t] : "unknown";
+	return t < sizeof(type_names) / sizeof(type_names[0]) && type_names[t] ? type_names[t]
+									       : "unknown";
 }
 
 static uint64_t mono_ns(void)
@@ -170,7 +177,8 @@ static void sub_fill(struct sub *s)
 	}
 	if (s->missed) {
 		char note[96];
-		int k = snprintf(note, sizeof(note), "{\"type\":\"lost\",\"source\":\"stream\",\"count\":%llu}\n",
+		int k = snprintf(note, sizeof(note),
+				 "{\"type\":\"lost\",\"source\":\"stream\",\"count\":%llu}\n",
 				 (unsigned long long)s->missed);
 		s->missed = 0;
 		sub_append(s, note, (size_t)k);
@@ -244,13 +252,12 @@ static void publish(json_t *e, uint64_t mono)
 }
 
 /* A daemon-side record (lifecycle stages, probe failures, restarts). */
-void events_emit(const char *type, const char *ns, const char *pod, const char *ctr,
-		 json_t *fields)
+void events_emit(const char *type, const char *ns, const char *pod, const char *ctr, json_t *fields)
 {
 	json_t *e = fields ? json_deep_copy(fields) : json_object();
 	uint64_t now = json_is_integer(json_object_get(e, "tsNs"))
-			       ? (uint64_t)json_integer_value(json_object_get(e, "tsNs"))
-			       : mono_ns();
+			   ? (uint64_t)json_integer_value(json_object_get(e, "tsNs"))
+			   : mono_ns();
 	char ts[48];
 
 	time_str(now, ts, sizeof(ts));
@@ -310,8 +317,10 @@ static json_t *decode(const void *rec, size_t len)
 			break;
 		json_object_set_new(e, "ppid", json_integer(x->ppid));
 		json_object_set_new(e, "uid", json_integer(x->uid));
-		json_object_set_new(e, "comm", json_stringn(x->comm, strnlen(x->comm, PT_COMM_LEN)));
-		json_object_set_new(e, "binary", json_stringn(x->filename, strnlen(x->filename, PT_PATH_MAX)));
+		json_object_set_new(e, "comm",
+				    json_stringn(x->comm, strnlen(x->comm, PT_COMM_LEN)));
+		json_object_set_new(e, "binary",
+				    json_stringn(x->filename, strnlen(x->filename, PT_PATH_MAX)));
 		json_object_set_new(e, "args", args_json(x));
 		json_object_set_new(e, "argsTruncated", json_boolean(x->args_truncated));
 		break;
@@ -321,7 +330,8 @@ static json_t *decode(const void *rec, size_t len)
 		if (len < sizeof(*x))
 			break;
 		json_object_set_new(e, "ppid", json_integer(x->ppid));
-		json_object_set_new(e, "comm", json_stringn(x->comm, strnlen(x->comm, PT_COMM_LEN)));
+		json_object_set_new(e, "comm",
+				    json_stringn(x->comm, strnlen(x->comm, PT_COMM_LEN)));
 		json_object_set_new(e, "exitCode", json_integer(x->exit_code));
 		json_object_set_new(e, "signal", json_integer(x->signal));
 		json_object_set_new(e, "lifetimeNs", json_integer((json_int_t)x->lifetime_ns));
@@ -332,14 +342,16 @@ static json_t *decode(const void *rec, size_t len)
 		if (len < sizeof(*x))
 			break;
 		json_object_set_new(e, "childPid", json_integer(x->child_pid));
-		json_object_set_new(e, "comm", json_stringn(x->comm, strnlen(x->comm, PT_COMM_LEN)));
+		json_object_set_new(e, "comm",
+				    json_stringn(x->comm, strnlen(x->comm, PT_COMM_LEN)));
 		break;
 	}
 	case PT_EV_OOM: {
 		const struct pt_event_oom *x = rec;
 		if (len < sizeof(*x))
 			break;
-		json_object_set_new(e, "comm", json_stringn(x->comm, strnlen(x->comm, PT_COMM_LEN)));
+		json_object_set_new(e, "comm",
+				    json_stringn(x->comm, strnlen(x->comm, PT_COMM_LEN)));
 		json_object_set_new(e, "anonRssKb", json_integer((json_int_t)x->anon_rss_kb));
 		break;
 	}
@@ -349,8 +361,11 @@ static json_t *decode(const void *rec, size_t len)
 			break;
 		json_object_set_new(e, "signal", json_integer(x->sig));
 		json_object_set_new(e, "senderPid", json_integer(x->sender_pid));
-		json_object_set_new(e, "comm", json_stringn(x->comm, strnlen(x->comm, PT_COMM_LEN)));
-		json_object_set_new(e, "senderComm", json_stringn(x->sender_comm, strnlen(x->sender_comm, PT_COMM_LEN)));
+		json_object_set_new(e, "comm",
+				    json_stringn(x->comm, strnlen(x->comm, PT_COMM_LEN)));
+		json_object_set_new(
+		    e, "senderComm",
+		    json_stringn(x->sender_comm, strnlen(x->sender_comm, PT_COMM_LEN)));
 		break;
 	}
 	case PT_EV_CGROUP_MKDIR:
@@ -359,7 +374,8 @@ static json_t *decode(const void *rec, size_t len)
 		const struct pt_event_cgroup *x = rec;
 		if (len < sizeof(*x))
 			break;
-		json_object_set_new(e, "path", json_stringn(x->path, strnlen(x->path, PT_PATH_MAX)));
+		json_object_set_new(e, "path",
+				    json_stringn(x->path, strnlen(x->path, PT_PATH_MAX)));
 		break;
 	}
 	case PT_EV_CONNECT:
@@ -491,7 +507,8 @@ json_t *events_stats(void)
 
 	for (unsigned t = 1; t < 16; t++)
 		if (ev.count[t])
-			json_object_set_new(by, event_type_name(t), json_integer((json_int_t)ev.count[t]));
+			json_object_set_new(by, event_type_name(t),
+					    json_integer((json_int_t)ev.count[t]));
 	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:o}", "tracing", ev.trace_ok, "received",
 			 (json_int_t)ev.kernel_records, "lostKernel",
 			 (json_int_t)(ev.trace_ok ? trace_lost(&ev.t) : 0), "missedKernel",

@@ -17,7 +17,7 @@
 #include "log.h"
 
 /* Link pin names, in the order they are attached. */
-static const char *const link_names[] = { "egress", "ingress", "dev" };
+static const char *const link_names[] = {"egress", "ingress", "dev"};
 #define NLINKS (sizeof(link_names) / sizeof(link_names[0]))
 
 static struct bpf_program *link_prog(struct guard *g, unsigned int i)
@@ -49,8 +49,7 @@ static bool guard_map(const struct bpf_map *m)
 {
 	const char *n = bpf_map__name(m);
 
-	return !strcmp(n, "pt_cgroup") || !strcmp(n, "pt_bw") ||
-	       !strcmp(n, "pt_pod_stats");
+	return !strcmp(n, "pt_cgroup") || !strcmp(n, "pt_bw") || !strcmp(n, "pt_pod_stats");
 }
 
 int guard_open(struct guard *g, const char *bpffs)
@@ -61,8 +60,7 @@ int guard_open(struct guard *g, const char *bpffs)
 
 	memset(g, 0, sizeof(*g));
 	g->cgroup_fd = g->bw_fd = g->stats_fd = -1;
-	if (snprintf(g->bpffs, sizeof(g->bpffs), "%s", bpffs) >=
-	    (int)sizeof(g->bpffs))
+	if (snprintf(g->bpffs, sizeof(g->bpffs), "%s", bpffs) >= (int)sizeof(g->bpffs))
 		return -ENAMETOOLONG;
 	g->ncpu = libbpf_num_possible_cpus();
 	if (g->ncpu <= 0)
@@ -112,9 +110,8 @@ static int pod_dir(struct guard *g, const char *pod_key, char *buf, size_t len)
 {
 	char rel[300];
 
-	if (!pod_key || !*pod_key || strchr(pod_key, '/') ||
-	    !strcmp(pod_key, ".") || !strcmp(pod_key, "..") ||
-	    strlen(pod_key) > 255)
+	if (!pod_key || !*pod_key || strchr(pod_key, '/') || !strcmp(pod_key, ".") ||
+	    !strcmp(pod_key, "..") || strlen(pod_key) > 255)
 		return -EINVAL;
 	snprintf(rel, sizeof(rel), "links/pods/%s", pod_key);
 	dp_pin_path(g->bpffs, rel, NULL, buf, len);
@@ -143,8 +140,7 @@ static int drop_link(const char *path)
 /* Adopt the link pinned at path (an earlier daemon's) if it is a cgroup link
  * on cgroup want_cg: swap prog in, no gap and no second attachment.
  * 1 = adopted; 0 = nothing usable there (a stale pin is dropped). */
-static int adopt_link(const char *path, struct bpf_program *prog,
-		      uint64_t want_cg)
+static int adopt_link(const char *path, struct bpf_program *prog, uint64_t want_cg)
 {
 	struct bpf_link_info info = {};
 	uint32_t len = sizeof(info);
@@ -155,21 +151,21 @@ static int adopt_link(const char *path, struct bpf_program *prog,
 		return 0;
 	link = bpf_link__open(path);
 	if (link && !bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) &&
-	    info.type == BPF_LINK_TYPE_CGROUP &&
-	    info.cgroup.cgroup_id == want_cg)
+	    info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id == want_cg)
 		err = bpf_link__update_program(link, prog);
 	bpf_link__destroy(link); /* the pin keeps it */
 	if (!err)
 		return 1;
 	log_warn("guard: link %s is stale, for another cgroup or not "
-		 "updatable: re-attaching", path);
+		 "updatable: re-attaching",
+		 path);
 	drop_link(path);
 	return 0;
 }
 
 int guard_attach_pod(struct guard *g, const char *pod_key, int pod_cgroup_fd)
 {
-	bool created[NLINKS] = { false };
+	bool created[NLINKS] = {false};
 	char dir[PIN_MAX], path[PIN_MAX + 16];
 	struct stat st;
 	unsigned int i;
@@ -198,8 +194,8 @@ int guard_attach_pod(struct guard *g, const char *pod_key, int pod_cgroup_fd)
 		link = bpf_program__attach_cgroup(prog, pod_cgroup_fd);
 		if (!link) {
 			err = -errno;
-			log_err("guard: attach %s for pod %s: %s", link_names[i],
-				pod_key, strerror(-err));
+			log_err("guard: attach %s for pod %s: %s", link_names[i], pod_key,
+				strerror(-err));
 			goto undo;
 		}
 		err = bpf_link__pin(link, path);
@@ -242,8 +238,7 @@ int guard_detach_pod(struct guard *g, const char *pod_key)
 	return ret;
 }
 
-int guard_set_cgroup(struct guard *g, uint64_t cgid,
-		     const struct pt_cgroup_val *v)
+int guard_set_cgroup(struct guard *g, uint64_t cgid, const struct pt_cgroup_val *v)
 {
 	if (!v || v->pod_id >= PT_MAX_PODS || !cgid)
 		return -EINVAL;
@@ -266,20 +261,18 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int guard_set_bw(struct guard *g, uint32_t pod_id, uint64_t egress_bps,
-		 uint64_t ingress_bps)
+int guard_set_bw(struct guard *g, uint32_t pod_id, uint64_t egress_bps, uint64_t ingress_bps)
 {
-	const uint64_t rate[2] = { [PT_EGRESS] = egress_bps,
-				   [PT_INGRESS] = ingress_bps };
+	const uint64_t rate[2] = {[PT_EGRESS] = egress_bps, [PT_INGRESS] = ingress_bps};
 
 	if (pod_id >= PT_MAX_PODS)
 		return -EINVAL;
 	for (int dir = PT_EGRESS; dir <= PT_INGRESS; dir++) {
 		uint32_t key = pod_id * 2 + (uint32_t)dir;
 		struct pt_bw b = {
-			.rate_bps = rate[dir],
-			.burst_bytes = rate[dir] ? guard_burst_bytes(rate[dir]) : 0,
-			.last_ns = mono_ns(),
+		    .rate_bps = rate[dir],
+		    .burst_bytes = rate[dir] ? guard_burst_bytes(rate[dir]) : 0,
+		    .last_ns = mono_ns(),
 		};
 
 		b.credit = (int64_t)(b.burst_bytes / 2);

@@ -56,14 +56,12 @@ int guard_attach_pod(struct guard *g, const char *pod_key, int pod_cgroup_fd);
 int guard_detach_pod(struct guard *g, const char *pod_key);
 
 /* pt_cgroup: cgroup id (cgroup2 directory inode) -> pod. */
-int guard_set_cgroup(struct guard *g, uint64_t cgid,
-		     const struct pt_cgroup_val *v);
+int guard_set_cgroup(struct guard *g, uint64_t cgid, const struct pt_cgroup_val *v);
 int guard_del_cgroup(struct guard *g, uint64_t cgid);
 
 /* Set both buckets of a pod (bits/s, 0 = unlimited) and reset them (half
  * full, see above). */
-int guard_set_bw(struct guard *g, uint32_t pod_id, uint64_t egress_bps,
-		 uint64_t ingress_bps);
+int guard_set_bw(struct guard *g, uint32_t pod_id, uint64_t egress_bps, uint64_t ingress_bps);
 
 /* The pod's counters summed over CPUs (one map lookup). */
 int guard_pod_stats(struct guard *g, uint32_t pod_id, struct pt_pod_stats *sum);

@@ -70,9 +70,9 @@ static void attribute(struct daemon *d, const char *uid, uint64_t cgid, const ch
 	const char *ns = "", *name = uid;
 	size_t i;
 
-	json_array_foreach(list, i, o)
-	{
-		const char *u = json_string_value(json_object_get(json_object_get(o, "metadata"), "uid"));
+	json_array_foreach (list, i, o) {
+		const char *u =
+		    json_string_value(json_object_get(json_object_get(o, "metadata"), "uid"));
 		if (u && !strcmp(u, uid)) {
 			ns = k8s_namespace(o);
 			name = k8s_name(o);
@@ -135,7 +135,8 @@ static void scan(struct daemon *d, const char *dir, int depth)
 			add_pod_dir(d, sub, uid);
 		else if (depth < 2 && strstr(de->d_name, "kubepods"))
 			scan(d, sub, depth + 1);
-		else if (depth <= 1 && (!strcmp(de->d_name, "burstable") || !strcmp(de->d_name, "besteffort")))
+		else if (depth <= 1 &&
+			 (!strcmp(de->d_name, "burstable") || !strcmp(de->d_name, "besteffort")))
 			scan(d, sub, depth + 1);
 		free(sub);
 	}

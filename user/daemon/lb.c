@@ -7,15 +7,14 @@
 #include "lb.h"
 #include "log.h"
 
-int lb_init(struct lb *lb, const struct lb_ops *ops, uint32_t max_svc,
-	    uint32_t max_be, uint32_t max_fe)
+int lb_init(struct lb *lb, const struct lb_ops *ops, uint32_t max_svc, uint32_t max_be,
+	    uint32_t max_fe)
 {
 	memset(lb, 0, sizeof(*lb));
 	lb->ops = *ops;
 	lb->max_fe = max_fe;
 	/* id 0 is never used: a zeroed value must not look like a backend */
-	if (idpool_init(&lb->svc_ids, 1, max_svc) ||
-	    idpool_init(&lb->be_ids, 1, max_be))
+	if (idpool_init(&lb->svc_ids, 1, max_svc) || idpool_init(&lb->be_ids, 1, max_be))
 		return -1;
 	return 0;
 }
@@ -33,8 +32,10 @@ void lb_fini(struct lb *lb)
 {
 	struct hmap_ent *e, *t;
 
-	hmap_foreach(&lb->by_key, e, t) rec_free(e->val);
-	hmap_foreach(&lb->orphans, e, t) rec_free(e->val);
+	hmap_foreach (&lb->by_key, e, t)
+		rec_free(e->val);
+	hmap_foreach (&lb->orphans, e, t)
+		rec_free(e->val);
 	hmap_free(&lb->by_key);
 	hmap_free(&lb->by_owner);
 	hmap_free(&lb->by_fe);
@@ -62,8 +63,7 @@ const struct lb_rec *lb_owner_recs(struct lb *lb, const char *owner)
 }
 
 /* ---- map writes ---- */
-static void be_to_map(const struct lb_be *b, uint32_t svc_id,
-		      struct pt_backend *v)
+static void be_to_map(const struct lb_be *b, uint32_t svc_id, struct pt_backend *v)
 {
 	memset(v, 0, sizeof(*v));
 	memcpy(v->addr, b->addr.a, sizeof(v->addr));
@@ -93,8 +93,7 @@ static void fe_str(const struct pt_frontend_key *k, char *buf, size_t len)
 	char a[64];
 
 	memcpy(ip.a, k->addr, sizeof(ip.a));
-	snprintf(buf, len, "%s%s%s:%u/%s",
-		 k->family == 6 ? "[" : "",
+	snprintf(buf, len, "%s%s%s:%u/%s", k->family == 6 ? "[" : "",
 		 ip.a[0] || ip.a[1] || ip.a[2] || ip.a[3] ? ip_str(&ip, a, sizeof(a)) : "<node>",
 		 k->family == 6 ? "]" : "", ntohs(k->port),
 		 k->proto == IPPROTO_UDP ? "UDP" : "TCP");
@@ -171,8 +170,7 @@ int lb_adopt(struct lb *lb)
 	    lb->ops.walk(lb->ops.ctx, LBM_BACKEND, adopt_be, &a) ||
 	    lb->ops.walk(lb->ops.ctx, LBM_SLOT, adopt_slot, &a))
 		return -1;
-	hmap_foreach(&a.by_id, e, t)
-	{
+	hmap_foreach (&a.by_id, e, t) {
 		struct lb_rec *r = e->val;
 		for (int i = 0; i < r->n_fe; i++)
 			hmap_put(&lb->by_fe, &r->fe[i].key, sizeof(r->fe[i].key), r);
@@ -237,9 +235,9 @@ static int apply_rec(struct lb *lb, struct lb_rec *r, struct lb_want *w)
 	uint32_t old_count = r->count > (uint32_t)r->n_be ? r->count : (uint32_t)r->n_be;
 	struct pt_slot_key sk = {.svc_id = r->svc_id};
 	struct pt_svc sv = {
-		.count = (uint32_t)w->n_be,
-		.flags = w->flags | PT_SVC_USED,
-		.affinity_timeout_s = w->affinity_timeout,
+	    .count = (uint32_t)w->n_be,
+	    .flags = w->flags | PT_SVC_USED,
+	    .affinity_timeout_s = w->affinity_timeout,
 	};
 	int err = 0;
 
@@ -349,8 +347,8 @@ static struct lb_rec *rec_for(struct lb *lb, const struct lb_want *w)
 	return NULL;
 }
 
-static int precheck(struct lb *lb, const char *owner, struct lb_want *w,
-		    int n, char *err, size_t errlen)
+static int precheck(struct lb *lb, const char *owner, struct lb_want *w, int n, char *err,
+		    size_t errlen)
 {
 	uint32_t new_svc = 0, new_be = 0, new_fe = 0;
 
@@ -363,7 +361,8 @@ static int precheck(struct lb *lb, const char *owner, struct lb_want *w,
 			if (find_be(r, &w[i].be[j]) < 0)
 				new_be++;
 		for (int j = 0; j < w[i].n_fe; j++) {
-			struct lb_rec *o = hmap_get(&lb->by_fe, &w[i].fe[j].key, sizeof(w[i].fe[j].key));
+			struct lb_rec *o =
+			    hmap_get(&lb->by_fe, &w[i].fe[j].key, sizeof(w[i].fe[j].key));
 			char fs[96];
 
 			if (!o) {
@@ -372,31 +371,35 @@ static int precheck(struct lb *lb, const char *owner, struct lb_want *w,
 			}
 			if (o->owner && strcmp(o->owner, owner)) {
 				fe_str(&w[i].fe[j].key, fs, sizeof(fs));
-				snprintf(err, errlen, "frontend %s is already used by service %s", fs, o->owner);
+				snprintf(err, errlen, "frontend %s is already used by service %s",
+					 fs, o->owner);
 				return -1;
 			}
 		}
 	}
 	if (new_svc > idpool_avail(&lb->svc_ids)) {
-		snprintf(err, errlen, "map pt_svc is full: %u of %u service ports in use (raise --max-services)",
+		snprintf(err, errlen,
+			 "map pt_svc is full: %u of %u service ports in use (raise --max-services)",
 			 lb->svc_ids.used, lb->svc_ids.size - 1);
 		return -1;
 	}
 	if (new_be > idpool_avail(&lb->be_ids)) {
-		snprintf(err, errlen, "map pt_backend is full: %u of %u backends in use (raise --max-backends)",
+		snprintf(err, errlen,
+			 "map pt_backend is full: %u of %u backends in use (raise --max-backends)",
 			 lb->be_ids.used, lb->be_ids.size - 1);
 		return -1;
 	}
 	if (lb->n_fe + new_fe > lb->max_fe) {
-		snprintf(err, errlen, "map pt_frontend is full: %u of %u frontends in use (raise --max-frontends)",
-			 lb->n_fe, lb->max_fe);
+		snprintf(
+		    err, errlen,
+		    "map pt_frontend is full: %u of %u frontends in use (raise --max-frontends)",
+		    lb->n_fe, lb->max_fe);
 		return -1;
 	}
 	return 0;
 }
 
-int lb_sync(struct lb *lb, const char *owner, struct lb_want *w, int n,
-	    char *err, size_t errlen)
+int lb_sync(struct lb *lb, const char *owner, struct lb_want *w, int n, char *err, size_t errlen)
 {
 	struct lb_rec *head = hmap_gets(&lb->by_owner, owner), *r, *next;
 	struct lb_rec *keep = NULL;
@@ -423,7 +426,8 @@ int lb_sync(struct lb *lb, const char *owner, struct lb_want *w, int n,
 			hmap_put(&lb->by_id, &r->svc_id, sizeof(r->svc_id), r);
 		}
 		if (apply_rec(lb, r, &w[i])) {
-			snprintf(err, errlen, "writing service port %s failed (see daemon log)", w[i].key);
+			snprintf(err, errlen, "writing service port %s failed (see daemon log)",
+				 w[i].key);
 			rc = -1;
 		}
 	}
@@ -461,8 +465,7 @@ void lb_gc_orphans(struct lb *lb)
 	struct hmap_ent *e, *t;
 	int n = 0;
 
-	hmap_foreach(&lb->orphans, e, t)
-	{
+	hmap_foreach (&lb->orphans, e, t) {
 		struct lb_rec *r = e->val;
 		remove_rec(lb, r);
 		rec_free(r);

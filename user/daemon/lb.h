@@ -36,8 +36,7 @@ struct lb_ops {
 	int (*del)(void *ctx, enum lb_map m, const void *key);
 	/* walk a map (used once, to adopt what a previous daemon pinned) */
 	int (*walk)(void *ctx, enum lb_map m,
-		    void (*cb)(void *arg, const void *key, const void *val),
-		    void *arg);
+		    void (*cb)(void *arg, const void *key, const void *val), void *arg);
 };
 
 struct lb_fe {
@@ -86,8 +85,8 @@ struct lb {
 	uint32_t n_fe;
 };
 
-int lb_init(struct lb *lb, const struct lb_ops *ops, uint32_t max_svc,
-	    uint32_t max_be, uint32_t max_fe);
+int lb_init(struct lb *lb, const struct lb_ops *ops, uint32_t max_svc, uint32_t max_be,
+	    uint32_t max_fe);
 void lb_fini(struct lb *lb);
 
 /* Read what a previous daemon left in the pinned maps. */
@@ -97,8 +96,8 @@ void lb_gc_orphans(struct lb *lb);
 
 /* Make owner's service ports exactly `want` (n may be 0: remove all). On a
  * capacity or conflict error nothing is written and err says why. */
-int lb_sync(struct lb *lb, const char *owner, struct lb_want *want, int n,
-	    char *err, size_t errlen);
+int lb_sync(struct lb *lb, const char *owner, struct lb_want *want, int n, char *err,
+	    size_t errlen);
 
 struct lb_rec *lb_find(struct lb *lb, const char *key);
 /* "ns/name/port/proto/vN" of a svc_id, or "" (for events). */

@@ -21,4 +21,3 @@ void loop_del(struct daemon *d, struct watch *w)
 {
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 }
-

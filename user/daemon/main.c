@@ -48,7 +48,8 @@ static void usage(FILE *f)
 		"  --backoff-base SECONDS  CrashLoopBackOff start, doubling to 30x (default 10)\n"
 		"  --log-max-size BYTES    container log cap, then rotated once (default 10 MiB)\n"
 		"  --no-trace              do not load the trace plane (tracepoints)\n"
-		"  --metrics-listen A:P    /metrics, /healthz, /readyz (default 127.0.0.1:9469; \"\" = off)\n"
+		"  --metrics-listen A:P    /metrics, /healthz, /readyz (default 127.0.0.1:9469; "
+		"\"\" = off)\n"
 		"  --log-level LEVEL       error|warn|info|debug (default info)\n"
 		"  --cleanup               detach and unpin everything under --bpffs, then exit\n"
 		"  --version, --help\n",
@@ -79,46 +80,87 @@ static int parse_u32(const char *s, uint32_t *out)
 }
 
 enum {
-	O_MANIFESTS = 256, O_STATE, O_SOCKET, O_BPFFS, O_CGROUP, O_CIDR,
-	O_NPRANGE, O_MAXSVC, O_MAXBE, O_MAXFE, O_EVENTS, O_LOG, O_CLEANUP, O_VERSION,
-	O_PODCIDR, O_PIDS, O_BACKOFF, O_LOGMAX, O_NOTRACE, O_METRICS,
+	O_MANIFESTS = 256,
+	O_STATE,
+	O_SOCKET,
+	O_BPFFS,
+	O_CGROUP,
+	O_CIDR,
+	O_NPRANGE,
+	O_MAXSVC,
+	O_MAXBE,
+	O_MAXFE,
+	O_EVENTS,
+	O_LOG,
+	O_CLEANUP,
+	O_VERSION,
+	O_PODCIDR,
+	O_PIDS,
+	O_BACKOFF,
+	O_LOGMAX,
+	O_NOTRACE,
+	O_METRICS,
 };
 
 static int parse_args(int argc, char **argv, struct opts *o, bool *cleanup)
 {
 	static const struct option lo[] = {
-		{"manifests", 1, 0, O_MANIFESTS}, {"state-dir", 1, 0, O_STATE},
-		{"socket", 1, 0, O_SOCKET}, {"bpffs", 1, 0, O_BPFFS},
-		{"cgroup-root", 1, 0, O_CGROUP}, {"service-cidr", 1, 0, O_CIDR},
-		{"node-port-range", 1, 0, O_NPRANGE}, {"max-services", 1, 0, O_MAXSVC},
-		{"max-backends", 1, 0, O_MAXBE}, {"max-frontends", 1, 0, O_MAXFE},
-		{"connect-events", 0, 0, O_EVENTS}, {"log-level", 1, 0, O_LOG},
-		{"cleanup", 0, 0, O_CLEANUP}, {"version", 0, 0, O_VERSION},
-		{"pod-cidr", 1, 0, O_PODCIDR}, {"pod-pids-limit", 1, 0, O_PIDS},
-		{"backoff-base", 1, 0, O_BACKOFF}, {"log-max-size", 1, 0, O_LOGMAX},
-		{"no-trace", 0, 0, O_NOTRACE}, {"metrics-listen", 1, 0, O_METRICS},
-		{"help", 0, 0, 'h'}, {0, 0, 0, 0},
+	    {"manifests", 1, 0, O_MANIFESTS},
+	    {"state-dir", 1, 0, O_STATE},
+	    {"socket", 1, 0, O_SOCKET},
+	    {"bpffs", 1, 0, O_BPFFS},
+	    {"cgroup-root", 1, 0, O_CGROUP},
+	    {"service-cidr", 1, 0, O_CIDR},
+	    {"node-port-range", 1, 0, O_NPRANGE},
+	    {"max-services", 1, 0, O_MAXSVC},
+	    {"max-backends", 1, 0, O_MAXBE},
+	    {"max-frontends", 1, 0, O_MAXFE},
+	    {"connect-events", 0, 0, O_EVENTS},
+	    {"log-level", 1, 0, O_LOG},
+	    {"cleanup", 0, 0, O_CLEANUP},
+	    {"version", 0, 0, O_VERSION},
+	    {"pod-cidr", 1, 0, O_PODCIDR},
+	    {"pod-pids-limit", 1, 0, O_PIDS},
+	    {"backoff-base", 1, 0, O_BACKOFF},
+	    {"log-max-size", 1, 0, O_LOGMAX},
+	    {"no-trace", 0, 0, O_NOTRACE},
+	    {"metrics-listen", 1, 0, O_METRICS},
+	    {"help", 0, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	unsigned a, b;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
-		case O_MANIFESTS: o->manifests = optarg; break;
-		case O_STATE: o->state_dir = optarg; break;
-		case O_SOCKET: o->socket = optarg; break;
-		case O_BPFFS: o->bpffs = optarg; break;
-		case O_CGROUP: o->cgroup_root = optarg; break;
+		case O_MANIFESTS:
+			o->manifests = optarg;
+			break;
+		case O_STATE:
+			o->state_dir = optarg;
+			break;
+		case O_SOCKET:
+			o->socket = optarg;
+			break;
+		case O_BPFFS:
+			o->bpffs = optarg;
+			break;
+		case O_CGROUP:
+			o->cgroup_root = optarg;
+			break;
 		case O_CIDR:
 			if (o->n_service_cidr == 2) {
-				fprintf(stderr, "podtraced: at most two --service-cidr (one per family)\n");
+				fprintf(stderr,
+					"podtraced: at most two --service-cidr (one per family)\n");
 				return 2;
 			}
 			o->service_cidr[o->n_service_cidr++] = optarg;
 			break;
 		case O_NPRANGE:
 			if (sscanf(optarg, "%u-%u", &a, &b) != 2 || !a || a > b || b > 65535) {
-				fprintf(stderr, "podtraced: --node-port-range: invalid \"%s\" (want A-B)\n", optarg);
+				fprintf(stderr,
+					"podtraced: --node-port-range: invalid \"%s\" (want A-B)\n",
+					optarg);
 				return 2;
 			}
 			o->np_min = (uint16_t)a;
@@ -127,23 +169,34 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *cleanup)
 		case O_MAXSVC:
 		case O_MAXBE:
 		case O_MAXFE: {
-			uint32_t *dst = c == O_MAXSVC ? &o->max_services
-				      : c == O_MAXBE  ? &o->max_backends
-						      : &o->max_frontends;
+			uint32_t *dst = c == O_MAXSVC  ? &o->max_services
+					: c == O_MAXBE ? &o->max_backends
+						       : &o->max_frontends;
 			if (parse_u32(optarg, dst)) {
-				fprintf(stderr, "podtraced: %s: invalid number \"%s\"\n", argv[optind - 2], optarg);
+				fprintf(stderr, "podtraced: %s: invalid number \"%s\"\n",
+					argv[optind - 2], optarg);
 				return 2;
 			}
 			break;
 		}
-		case O_EVENTS: o->connect_events = true; break;
-		case O_PODCIDR: o->pod_cidr = optarg; break;
-		case O_NOTRACE: o->trace = false; break;
-		case O_METRICS: o->metrics_listen = optarg; break;
+		case O_EVENTS:
+			o->connect_events = true;
+			break;
+		case O_PODCIDR:
+			o->pod_cidr = optarg;
+			break;
+		case O_NOTRACE:
+			o->trace = false;
+			break;
+		case O_METRICS:
+			o->metrics_listen = optarg;
+			break;
 		case O_PIDS: {
 			uint32_t v;
 			if (parse_u32(optarg, &v)) {
-				fprintf(stderr, "podtraced: --pod-pids-limit: invalid number \"%s\"\n", optarg);
+				fprintf(stderr,
+					"podtraced: --pod-pids-limit: invalid number \"%s\"\n",
+					optarg);
 				return 2;
 			}
 			o->pod_pids_limit = v;
@@ -152,7 +205,10 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *cleanup)
 		case O_LOGMAX: {
 			uint32_t v;
 			if (parse_u32(optarg, &v) || v < 1024) {
-				fprintf(stderr, "podtraced: --log-max-size: invalid \"%s\" (1024..16777216)\n", optarg);
+				fprintf(
+				    stderr,
+				    "podtraced: --log-max-size: invalid \"%s\" (1024..16777216)\n",
+				    optarg);
 				return 2;
 			}
 			o->log_max_bytes = v;
@@ -162,7 +218,8 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *cleanup)
 			char *end;
 			o->backoff_base = strtod(optarg, &end);
 			if (*end || o->backoff_base <= 0 || o->backoff_base > 3600) {
-				fprintf(stderr, "podtraced: --backoff-base: invalid \"%s\"\n", optarg);
+				fprintf(stderr, "podtraced: --backoff-base: invalid \"%s\"\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -173,10 +230,18 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *cleanup)
 				return 2;
 			}
 			break;
-		case O_CLEANUP: *cleanup = true; break;
-		case O_VERSION: printf("podtraced %s\n", PT_VERSION); exit(0);
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return 2;
+		case O_CLEANUP:
+			*cleanup = true;
+			break;
+		case O_VERSION:
+			printf("podtraced %s\n", PT_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind < argc) {
@@ -319,20 +384,20 @@ int main(int argc, char **argv)
 	int rc;
 
 	d.o = (struct opts){
-		.state_dir = DEF_STATE_DIR,
-		.socket = DEF_SOCKET,
-		.bpffs = DEF_BPFFS,
-		.np_min = 30000,
-		.np_max = 32767,
-		.max_frontends = PT_DEF_MAX_FRONTENDS,
-		.max_services = PT_DEF_MAX_SERVICES,
-		.max_backends = PT_DEF_MAX_BACKENDS,
-		.max_affinity = PT_DEF_MAX_AFFINITY,
-		.pod_cidr = "10.244.0.0/16",
-		.backoff_base = 10,
-		.log_max_bytes = 10 << 20,
-		.trace = true,
-		.metrics_listen = "127.0.0.1:9469",
+	    .state_dir = DEF_STATE_DIR,
+	    .socket = DEF_SOCKET,
+	    .bpffs = DEF_BPFFS,
+	    .np_min = 30000,
+	    .np_max = 32767,
+	    .max_frontends = PT_DEF_MAX_FRONTENDS,
+	    .max_services = PT_DEF_MAX_SERVICES,
+	    .max_backends = PT_DEF_MAX_BACKENDS,
+	    .max_affinity = PT_DEF_MAX_AFFINITY,
+	    .pod_cidr = "10.244.0.0/16",
+	    .backoff_base = 10,
+	    .log_max_bytes = 10 << 20,
+	    .trace = true,
+	    .metrics_listen = "127.0.0.1:9469",
 	};
 	rc = parse_args(argc, argv, &d.o, &cleanup);
 	if (rc)
@@ -354,15 +419,15 @@ int main(int argc, char **argv)
 	if (setup_ctx(&d) || store_init(&d.store, d.o.state_dir))
 		return 1;
 	struct dp_opts dpo = {
-		.bpffs = d.o.bpffs,
-		.cgroup_root = d.o.cgroup_root,
-		.max_frontends = d.o.max_frontends,
-		.max_services = d.o.max_services,
-		.max_backends = d.o.max_backends,
-		.max_affinity = d.o.max_affinity,
-		.np_min = d.o.np_min,
-		.np_max = d.o.np_max,
-		.connect_events = d.o.connect_events,
+	    .bpffs = d.o.bpffs,
+	    .cgroup_root = d.o.cgroup_root,
+	    .max_frontends = d.o.max_frontends,
+	    .max_services = d.o.max_services,
+	    .max_backends = d.o.max_backends,
+	    .max_affinity = d.o.max_affinity,
+	    .np_min = d.o.np_min,
+	    .np_max = d.o.np_max,
+	    .connect_events = d.o.connect_events,
 	};
 	if (dp_open(&d.dp, &dpo))
 		return 1;

@@ -60,8 +60,7 @@ static bool same_object(json_t *a, json_t *b)
 {
 	return !strcmp(json_string_value(json_object_get(a, "kind")) ?: "",
 		       json_string_value(json_object_get(b, "kind")) ?: "") &&
-	       !strcmp(k8s_namespace(a), k8s_namespace(b)) &&
-	       !strcmp(k8s_name(a), k8s_name(b));
+	       !strcmp(k8s_namespace(a), k8s_namespace(b)) && !strcmp(k8s_name(a), k8s_name(b));
 }
 
 /* Delete stored objects that came from source and are not in keep. */
@@ -74,14 +73,15 @@ static void prune(struct daemon *d, const char *source, json_t *keep)
 		json_t *l = store_list(&d->store, kinds[k], NULL), *o, *x;
 		size_t i, j;
 
-		json_array_foreach(l, i, o)
-		{
-			const char *src = store_source(&d->store, kinds[k], k8s_namespace(o), k8s_name(o));
+		json_array_foreach (l, i, o) {
+			const char *src =
+			    store_source(&d->store, kinds[k], k8s_namespace(o), k8s_name(o));
 			bool kept = false;
 
 			if (!src || strcmp(src, source))
 				continue;
-			json_array_foreach(keep, j, x) kept |= same_object(o, x);
+			json_array_foreach (keep, j, x)
+				kept |= same_object(o, x);
 			if (kept)
 				continue;
 			log_info("%s: %s %s/%s removed from the manifest", source,
@@ -99,8 +99,7 @@ static json_t *expand_endpoints(json_t *docs)
 
 	for (i = 0; i < n; i++) {
 		json_t *o = json_array_get(docs, i);
-		if (k8s_kind_of(o) == K_ENDPOINTS)
-			{
+		if (k8s_kind_of(o) == K_ENDPOINTS) {
 			json_t *sl = k8s_endpoints_to_slices(o);
 			json_array_extend(docs, sl);
 			json_decref(sl);
@@ -129,12 +128,12 @@ static void load_file(struct daemon *d, const char *name)
 		goto out;
 	}
 	res = d_apply(d, source, buf, len, false);
-	json_array_foreach(res, i, r)
-	{
+	json_array_foreach (res, i, r) {
 		if (json_object_get(r, "error"))
 			log_err("%s", json_string_value(json_object_get(r, "error")));
 		else if (strcmp(json_string_value(json_object_get(r, "action")) ?: "", "unchanged"))
-			log_info("%s: %s %s/%s %s", path, json_string_value(json_object_get(r, "kind")),
+			log_info("%s: %s %s/%s %s", path,
+				 json_string_value(json_object_get(r, "kind")),
 				 json_string_value(json_object_get(r, "namespace")),
 				 json_string_value(json_object_get(r, "name")),
 				 json_string_value(json_object_get(r, "action")));
@@ -156,9 +155,9 @@ static void prune_missing_files(struct daemon *d)
 		json_t *l = store_list(&d->store, kinds[k], NULL), *o;
 		size_t i;
 
-		json_array_foreach(l, i, o)
-		{
-			const char *src = store_source(&d->store, kinds[k], k8s_namespace(o), k8s_name(o));
+		json_array_foreach (l, i, o) {
+			const char *src =
+			    store_source(&d->store, kinds[k], k8s_namespace(o), k8s_name(o));
 			if (!src || strncmp(src, "manifest:", 9) || access(src + 9, F_OK) == 0)
 				continue;
 			d_delete(d, kinds[k], k8s_namespace(o), k8s_name(o), err, sizeof(err));

@@ -61,7 +61,8 @@ static int percpu_sum(int fd, uint32_t n, size_t per, int ncpu, uint64_t *out)
 				continue;
 			for (int c = 0; c < ncpu; c++)
 				for (size_t w = 0; w < words; w++)
-					out[keys[i] * words + w] += vals[(i * (size_t)ncpu + (size_t)c) * (stride / 8) + w];
+					out[keys[i] * words + w] +=
+					    vals[(i * (size_t)ncpu + (size_t)c) * (stride / 8) + w];
 		}
 		if (err) { /* ENOENT: done */
 			err = 0;
@@ -96,15 +97,20 @@ static void daemon_metrics(struct prom *p, struct daemon *d)
 	prom_sample(p, "podtrace_build_info", bi, 1);
 
 	events_counts(&received, &lost_hist, by_type, 16);
-	prom_family(p, "podtrace_events_received_total", "counter", "Event records received, by source and type.");
+	prom_family(p, "podtrace_events_received_total", "counter",
+		    "Event records received, by source and type.");
 	for (int t = 1; t < 16; t++) {
 		if (!by_type[t])
 			continue;
-		const char *const l[] = {"source", t <= PT_EV_REJECT ? "lb" : "trace", "type", event_type_name((unsigned)t), NULL};
+		const char *const l[] = {"source", t <= PT_EV_REJECT ? "lb" : "trace", "type",
+					 event_type_name((unsigned)t), NULL};
 		prom_sample(p, "podtrace_events_received_total", l, (double)by_type[t]);
 	}
-	prom_family(p, "podtrace_events_lost_total", "counter", "Events lost: ring buffer reserve failures (kernel) and history evictions (history).");
-	const char *const lk[] = {"source", "kernel", NULL}, *const lh[] = {"source", "history", NULL};
+	prom_family(
+	    p, "podtrace_events_lost_total", "counter",
+	    "Events lost: ring buffer reserve failures (kernel) and history evictions (history).");
+	const char *const lk[] = {"source", "kernel", NULL}, *const lh[] = {"source", "history",
+									    NULL};
 	prom_sample(p, "podtrace_events_lost_total", lk, (double)events_lost_kernel());
 	prom_sample(p, "podtrace_events_lost_total", lh, (double)lost_hist);
 
@@ -112,17 +118,18 @@ static void daemon_metrics(struct prom *p, struct daemon *d)
 		const char *name;
 		uint32_t used, cap;
 	} maps[] = {
-		{"pt_frontend", d->lb.n_fe, d->o.max_frontends},
-		{"pt_svc", d->lb.svc_ids.used, d->o.max_services},
-		{"pt_backend", d->lb.be_ids.used, d->o.max_backends},
-		{"pt_slot", d->lb.be_ids.used, d->o.max_backends},
+	    {"pt_frontend", d->lb.n_fe, d->o.max_frontends},
+	    {"pt_svc", d->lb.svc_ids.used, d->o.max_services},
+	    {"pt_backend", d->lb.be_ids.used, d->o.max_backends},
+	    {"pt_slot", d->lb.be_ids.used, d->o.max_backends},
 	};
 	prom_family(p, "podtrace_bpf_map_entries", "gauge", "Entries in a BPF map.");
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
 		const char *const l[] = {"map", maps[i].name, NULL};
 		prom_sample(p, "podtrace_bpf_map_entries", l, maps[i].used);
 	}
-	prom_family(p, "podtrace_bpf_map_capacity", "gauge", "Capacity (max_entries) of a BPF map.");
+	prom_family(p, "podtrace_bpf_map_capacity", "gauge",
+		    "Capacity (max_entries) of a BPF map.");
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
 		const char *const l[] = {"map", maps[i].name, NULL};
 		prom_sample(p, "podtrace_bpf_map_capacity", l, maps[i].cap);
@@ -133,11 +140,16 @@ static void daemon_metrics(struct prom *p, struct daemon *d)
 		prom_sample(p, "podtrace_objects", l, (double)store_count(&d->store, kk[i]));
 	}
 	(void)buf;
-	prom_family(p, "podtrace_reconcile_duration_seconds", "histogram", "Time to reprogram one Service's load balancing.");
+	prom_family(p, "podtrace_reconcile_duration_seconds", "histogram",
+		    "Time to reprogram one Service's load balancing.");
 	prom_hist(p, "podtrace_reconcile_duration_seconds", NULL, &m.h[M_RECONCILE]);
-	prom_family(p, "podtrace_endpoint_programming_latency_seconds", "histogram", "From an endpoint change (slice applied or pod readiness) to the BPF map write.");
-	prom_hist(p, "podtrace_endpoint_programming_latency_seconds", NULL, &m.h[M_ENDPOINT_LATENCY]);
-	prom_family(p, "podtrace_pod_startup_duration_seconds", "histogram", "From a Pod's creation to its first Ready.");
+	prom_family(
+	    p, "podtrace_endpoint_programming_latency_seconds", "histogram",
+	    "From an endpoint change (slice applied or pod readiness) to the BPF map write.");
+	prom_hist(p, "podtrace_endpoint_programming_latency_seconds", NULL,
+		  &m.h[M_ENDPOINT_LATENCY]);
+	prom_family(p, "podtrace_pod_startup_duration_seconds", "histogram",
+		    "From a Pod's creation to its first Ready.");
 	prom_hist(p, "podtrace_pod_startup_duration_seconds", NULL, &m.h[M_POD_STARTUP]);
 }
 
@@ -159,9 +171,9 @@ static void service_metrics(struct prom *p, struct daemon *d)
 	percpu_sum(d->dp.map_fd[LBM_SVC_STATS], nsvc, sizeof(struct pt_svc_stats), ncpu, svc);
 	percpu_sum(d->dp.map_fd[LBM_BE_STATS], nbe, sizeof(struct pt_be_stats), ncpu, be);
 
-	prom_family(p, "podtrace_service_backend_selections_total", "counter", "Connections (TCP) and sendmsg/connect (UDP) given to a backend.");
-	hmap_foreach(&d->lb.by_key, e, t)
-	{
+	prom_family(p, "podtrace_service_backend_selections_total", "counter",
+		    "Connections (TCP) and sendmsg/connect (UDP) given to a backend.");
+	hmap_foreach (&d->lb.by_key, e, t) {
 		struct lb_rec *r = e->val;
 		char ns[64], name[254], port[16], proto[8], k[512], a[80], ipb[64];
 		uint64_t other = 0;
@@ -175,8 +187,12 @@ static void service_metrics(struct prom *p, struct daemon *d)
 			json_object_set_new(agg, k, v);
 		}
 		struct pt_svc_stats *st = (struct pt_svc_stats *)svc + r->svc_id;
-		json_array_set_new(v, 0, json_integer(json_integer_value(json_array_get(v, 0)) + (json_int_t)st->connects));
-		json_array_set_new(v, 1, json_integer(json_integer_value(json_array_get(v, 1)) + (json_int_t)st->rejects));
+		json_array_set_new(v, 0,
+				   json_integer(json_integer_value(json_array_get(v, 0)) +
+						(json_int_t)st->connects));
+		json_array_set_new(v, 1,
+				   json_integer(json_integer_value(json_array_get(v, 1)) +
+						(json_int_t)st->rejects));
 		for (int i = 0; i < r->n_be; i++) {
 			uint64_t sel = ((struct pt_be_stats *)be)[r->be[i].id].selected;
 			if (i >= MAX_BACKEND_SERIES) {
@@ -185,33 +201,41 @@ static void service_metrics(struct prom *p, struct daemon *d)
 			}
 			snprintf(a, sizeof(a), r->be[i].addr.family == 6 ? "[%s]:%u" : "%s:%u",
 				 ip_str(&r->be[i].addr, ipb, sizeof(ipb)), r->be[i].port);
-			const char *const l[] = {"namespace", ns, "service", name, "port", port, "protocol", proto, "backend", a, NULL};
+			const char *const l[] = {"namespace", ns,    "service", name, "port", port,
+						 "protocol",  proto, "backend", a,    NULL};
 			prom_sample(p, "podtrace_service_backend_selections_total", l, (double)sel);
 		}
 		if (r->n_be > MAX_BACKEND_SERIES) {
-			const char *const l[] = {"namespace", ns, "service", name, "port", port, "protocol", proto, "backend", "other", NULL};
-			prom_sample(p, "podtrace_service_backend_selections_total", l, (double)other);
+			const char *const l[] = {"namespace", ns,      "service",  name,
+						 "port",      port,    "protocol", proto,
+						 "backend",   "other", NULL};
+			prom_sample(p, "podtrace_service_backend_selections_total", l,
+				    (double)other);
 		}
 	}
 	const char *key;
 	json_t *v;
-	prom_family(p, "podtrace_service_connections_total", "counter", "Connections balanced by the socket LB, per service port (both IP families).");
-	json_object_foreach(agg, key, v)
-	{
+	prom_family(p, "podtrace_service_connections_total", "counter",
+		    "Connections balanced by the socket LB, per service port (both IP families).");
+	json_object_foreach (agg, key, v) {
 		char ns[64], name[254], port[16], proto[8];
 		if (sscanf(key, "%63[^\t]\t%253[^\t]\t%15[^\t]\t%7s", ns, name, port, proto) != 4)
 			continue;
-		const char *const l[] = {"namespace", ns, "service", name, "port", port, "protocol", proto, NULL};
-		prom_sample(p, "podtrace_service_connections_total", l, (double)json_integer_value(json_array_get(v, 0)));
+		const char *const l[] = {"namespace", ns,	  "service", name, "port",
+					 port,	      "protocol", proto,     NULL};
+		prom_sample(p, "podtrace_service_connections_total", l,
+			    (double)json_integer_value(json_array_get(v, 0)));
 	}
-	prom_family(p, "podtrace_service_rejections_total", "counter", "Connections refused (ECONNREFUSED) because the service had no endpoint.");
-	json_object_foreach(agg, key, v)
-	{
+	prom_family(p, "podtrace_service_rejections_total", "counter",
+		    "Connections refused (ECONNREFUSED) because the service had no endpoint.");
+	json_object_foreach (agg, key, v) {
 		char ns[64], name[254], port[16], proto[8];
 		if (sscanf(key, "%63[^\t]\t%253[^\t]\t%15[^\t]\t%7s", ns, name, port, proto) != 4)
 			continue;
-		const char *const l[] = {"namespace", ns, "service", name, "port", port, "protocol", proto, NULL};
-		prom_sample(p, "podtrace_service_rejections_total", l, (double)json_integer_value(json_array_get(v, 1)));
+		const char *const l[] = {"namespace", ns,	  "service", name, "port",
+					 port,	      "protocol", proto,     NULL};
+		prom_sample(p, "podtrace_service_rejections_total", l,
+			    (double)json_integer_value(json_array_get(v, 1)));
 	}
 	json_decref(agg);
 	free(svc);
@@ -227,60 +251,83 @@ static void pod_metrics(struct prom *p, struct daemon *d)
 	static const char *const dname[] = {"egress", "ingress"};
 
 	pod_stats_all(d, ps);
-#define POD_FAMILY(metric, type, help, ...)                                                  \
-	prom_family(p, metric, type, help);                                                    \
-	json_array_foreach(pods, i, pod)                                                       \
-	{                                                                                      \
-		const char *ns = json_string_value(json_object_get(pod, "namespace"));        \
-		const char *pn = json_string_value(json_object_get(pod, "pod"));              \
-		const struct pt_pod_stats *s = &ps[json_integer_value(json_object_get(pod, "podId")) % PT_MAX_PODS]; \
-		(void)s;                                                                       \
-		__VA_ARGS__;                                                                   \
+#define POD_FAMILY(metric, type, help, ...)                                                        \
+	prom_family(p, metric, type, help);                                                        \
+	json_array_foreach (pods, i, pod) {                                                        \
+		const char *ns = json_string_value(json_object_get(pod, "namespace"));             \
+		const char *pn = json_string_value(json_object_get(pod, "pod"));                   \
+		const struct pt_pod_stats *s =                                                     \
+		    &ps[json_integer_value(json_object_get(pod, "podId")) % PT_MAX_PODS];          \
+		(void)s;                                                                           \
+		__VA_ARGS__;                                                                       \
 	}
 	for (int dir = 0; dir < 2; dir++) {
 		char name[96];
 		snprintf(name, sizeof(name), "podtrace_pod_network_%s_bytes_total", dirs[dir]);
 		POD_FAMILY(name, "counter", "Bytes through the pod's cgroup_skb programs.", {
 			const char *const l[] = {"namespace", ns, "pod", pn, NULL};
-			prom_sample(p, name, l, (double)s->bytes[dir == 0 ? PT_EGRESS : PT_INGRESS]);
+			prom_sample(p, name, l,
+				    (double)s->bytes[dir == 0 ? PT_EGRESS : PT_INGRESS]);
 		})
 		snprintf(name, sizeof(name), "podtrace_pod_network_%s_packets_total", dirs[dir]);
 		POD_FAMILY(name, "counter", "Packets through the pod's cgroup_skb programs.", {
 			const char *const l[] = {"namespace", ns, "pod", pn, NULL};
-			prom_sample(p, name, l, (double)s->packets[dir == 0 ? PT_EGRESS : PT_INGRESS]);
+			prom_sample(p, name, l,
+				    (double)s->packets[dir == 0 ? PT_EGRESS : PT_INGRESS]);
 		})
 	}
-	POD_FAMILY("podtrace_pod_bandwidth_drops_total", "counter", "Packets dropped by the bandwidth limit, by direction.", {
-		for (int dir = 0; dir < 2; dir++) {
-			const char *const l[] = {"namespace", ns, "pod", pn, "direction", dname[dir], NULL};
-			prom_sample(p, "podtrace_pod_bandwidth_drops_total", l, (double)s->drops_bw[dir]);
+	POD_FAMILY("podtrace_pod_bandwidth_drops_total", "counter",
+		   "Packets dropped by the bandwidth limit, by direction.", {
+			   for (int dir = 0; dir < 2; dir++) {
+				   const char *const l[] = {"namespace", ns,	     "pod", pn,
+							    "direction", dname[dir], NULL};
+				   prom_sample(p, "podtrace_pod_bandwidth_drops_total", l,
+					       (double)s->drops_bw[dir]);
+			   }
+		   })
+	POD_FAMILY(
+	    "podtrace_pod_congestion_marks_total", "counter",
+	    "Packets let through with a congestion notification (TCP backs off), by direction.", {
+		    for (int dir = 0; dir < 2; dir++) {
+			    const char *const l[] = {"namespace", ns,	      "pod", pn,
+						     "direction", dname[dir], NULL};
+			    prom_sample(p, "podtrace_pod_congestion_marks_total", l,
+					(double)s->cn_marks[dir]);
+		    }
+	    })
+	POD_FAMILY("podtrace_pod_device_denials_total", "counter",
+		   "Device accesses refused by the allow-list.", {
+			   const char *const l[] = {"namespace", ns, "pod", pn, NULL};
+			   prom_sample(p, "podtrace_pod_device_denials_total", l,
+				       (double)s->dev_denied);
+		   })
+#define CTR_FAMILY(metric, type, help, field, scale)                                               \
+	prom_family(p, metric, type, help);                                                        \
+	json_array_foreach (pods, i, pod)                                                          \
+		json_array_foreach (json_object_get(pod, "containers"), j, c) {                    \
+			const char *const l[] = {                                                  \
+			    "namespace", json_string_value(json_object_get(pod, "namespace")),     \
+			    "pod",	 json_string_value(json_object_get(pod, "pod")),           \
+			    "container", json_string_value(json_object_get(c, "name")),            \
+			    NULL};                                                                 \
+			json_t *fv = json_object_get(c, field);                                    \
+			prom_sample(p, metric, l,                                                  \
+				    (json_is_real(fv) ? json_real_value(fv)                        \
+						      : (double)json_integer_value(fv)) *          \
+					(scale));                                                  \
 		}
-	})
-	POD_FAMILY("podtrace_pod_congestion_marks_total", "counter", "Packets let through with a congestion notification (TCP backs off), by direction.", {
-		for (int dir = 0; dir < 2; dir++) {
-			const char *const l[] = {"namespace", ns, "pod", pn, "direction", dname[dir], NULL};
-			prom_sample(p, "podtrace_pod_congestion_marks_total", l, (double)s->cn_marks[dir]);
-		}
-	})
-	POD_FAMILY("podtrace_pod_device_denials_total", "counter", "Device accesses refused by the allow-list.", {
-		const char *const l[] = {"namespace", ns, "pod", pn, NULL};
-		prom_sample(p, "podtrace_pod_device_denials_total", l, (double)s->dev_denied);
-	})
-#define CTR_FAMILY(metric, type, help, field, scale)                                           \
-	prom_family(p, metric, type, help);                                                     \
-	json_array_foreach(pods, i, pod) json_array_foreach(json_object_get(pod, "containers"), j, c) \
-	{                                                                                       \
-		const char *const l[] = {"namespace", json_string_value(json_object_get(pod, "namespace")), \
-					 "pod", json_string_value(json_object_get(pod, "pod")),     \
-					 "container", json_string_value(json_object_get(c, "name")), NULL}; \
-		json_t *fv = json_object_get(c, field);                                         \
-		prom_sample(p, metric, l, (json_is_real(fv) ? json_real_value(fv) : (double)json_integer_value(fv)) * (scale)); \
-	}
-	CTR_FAMILY("podtrace_container_cpu_usage_seconds_total", "counter", "CPU time used by the container's cgroup.", "cpuSeconds", 1)
-	CTR_FAMILY("podtrace_container_memory_working_set_bytes", "gauge", "Memory working set of the container's cgroup (usage minus inactive file), as kubelet computes it.", "memoryWorkingSet", 1)
-	CTR_FAMILY("podtrace_container_oom_kills_total", "counter", "Times the container ended OOMKilled.", "oomKills", 1)
-	CTR_FAMILY("podtrace_container_restarts_total", "counter", "Container restarts.", "restarts", 1)
-	CTR_FAMILY("podtrace_container_execs_total", "counter", "execve() calls seen in the container by the trace plane.", "execs", 1)
+	CTR_FAMILY("podtrace_container_cpu_usage_seconds_total", "counter",
+		   "CPU time used by the container's cgroup.", "cpuSeconds", 1)
+	CTR_FAMILY("podtrace_container_memory_working_set_bytes", "gauge",
+		   "Memory working set of the container's cgroup (usage minus inactive file), as "
+		   "kubelet computes it.",
+		   "memoryWorkingSet", 1)
+	CTR_FAMILY("podtrace_container_oom_kills_total", "counter",
+		   "Times the container ended OOMKilled.", "oomKills", 1)
+	CTR_FAMILY("podtrace_container_restarts_total", "counter", "Container restarts.",
+		   "restarts", 1)
+	CTR_FAMILY("podtrace_container_execs_total", "counter",
+		   "execve() calls seen in the container by the trace plane.", "execs", 1)
 	json_decref(pods);
 	free(ps);
 }
@@ -298,8 +345,8 @@ static char *render(struct daemon *d, size_t *len)
 }
 
 /* ---- HTTP ---- */
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type,
-			     char *body, size_t len)
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *type, char *body,
+			     size_t len)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result ret;
@@ -364,7 +411,8 @@ static int parse_listen(const char *s, struct sockaddr_in *sa)
 
 int metrics_init(struct daemon *d)
 {
-	static const double lat[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1};
+	static const double lat[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+				     0.01,   0.025,   0.05,   0.1,   0.5,    1};
 	static const double start[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 	struct sockaddr_in sa;
 	const union MHD_DaemonInfo *info;
@@ -401,13 +449,15 @@ json_t *metrics_top(struct daemon *d)
 	size_t i;
 
 	pod_stats_all(d, ps);
-	json_array_foreach(pods, i, pod)
-	{
-		const struct pt_pod_stats *s = &ps[json_integer_value(json_object_get(pod, "podId")) % PT_MAX_PODS];
+	json_array_foreach (pods, i, pod) {
+		const struct pt_pod_stats *s =
+		    &ps[json_integer_value(json_object_get(pod, "podId")) % PT_MAX_PODS];
 		json_object_set_new(pod, "txBytes", json_integer((json_int_t)s->bytes[PT_EGRESS]));
 		json_object_set_new(pod, "rxBytes", json_integer((json_int_t)s->bytes[PT_INGRESS]));
-		json_object_set_new(pod, "txPackets", json_integer((json_int_t)s->packets[PT_EGRESS]));
-		json_object_set_new(pod, "rxPackets", json_integer((json_int_t)s->packets[PT_INGRESS]));
+		json_object_set_new(pod, "txPackets",
+				    json_integer((json_int_t)s->packets[PT_EGRESS]));
+		json_object_set_new(pod, "rxPackets",
+				    json_integer((json_int_t)s->packets[PT_INGRESS]));
 	}
 	free(ps);
 	return json_pack("{s:o}", "pods", pods);

@@ -30,10 +30,9 @@ static void gen_uid(char *buf, size_t len)
 		close(fd);
 	r[6] = (r[6] & 0x0f) | 0x40; /* version 4 */
 	r[8] = (r[8] & 0x3f) | 0x80;
-	snprintf(buf, len,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
-		 r[10], r[11], r[12], r[13], r[14], r[15]);
+	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
+		 r[13], r[14], r[15]);
 }
 
 static void now_rfc3339(char *buf, size_t len)
@@ -71,8 +70,8 @@ static void default_meta(json_t *obj, json_t *prev)
 }
 
 /* ---- LB programming of one Service ---- */
-static void add_fe(struct lb_want *w, const struct ipaddr *ip, int family,
-		   uint16_t port, uint8_t proto, uint8_t kind)
+static void add_fe(struct lb_want *w, const struct ipaddr *ip, int family, uint16_t port,
+		   uint8_t proto, uint8_t kind)
 {
 	struct lb_fe *f = &w->fe[w->n_fe++];
 
@@ -102,7 +101,8 @@ static int build_wants(struct daemon *d, json_t *svc, struct lb_want **out)
 		return 0;
 	}
 	set = store_slices(&d->store, s.ns, s.name);
-	json_object_foreach(set, k, sl) json_array_append(slices, sl);
+	json_object_foreach (set, k, sl)
+		json_array_append(slices, sl);
 	w = calloc((size_t)(s.n_ips * s.n_ports) + 1, sizeof(*w));
 	for (int i = 0; i < s.n_ips; i++) {
 		int fam = s.ips[i].family;
@@ -113,8 +113,8 @@ static int build_wants(struct daemon *d, json_t *svc, struct lb_want **out)
 			struct backend *be = calloc(MAX_BE_PER_PORT, sizeof(*be));
 			int nb;
 
-			snprintf(x->key, sizeof(x->key), "%s/%s/%u/%s/v%d", s.ns, s.name,
-				 sp->port, sp->proto == IPPROTO_UDP ? "UDP" : "TCP", fam);
+			snprintf(x->key, sizeof(x->key), "%s/%s/%u/%s/v%d", s.ns, s.name, sp->port,
+				 sp->proto == IPPROTO_UDP ? "UDP" : "TCP", fam);
 			x->flags = s.affinity ? PT_SVC_AFFINITY : 0;
 			x->affinity_timeout = s.affinity_timeout;
 			x->fe = calloc((size_t)s.n_ext + 2, sizeof(*x->fe));
@@ -123,7 +123,8 @@ static int build_wants(struct daemon *d, json_t *svc, struct lb_want **out)
 				add_fe(x, NULL, fam, sp->node_port, sp->proto, PT_FE_NODE_PORT);
 			for (int e = 0; e < s.n_ext; e++)
 				if (s.ext[e].family == fam)
-					add_fe(x, &s.ext[e], fam, sp->port, sp->proto, PT_FE_EXTERNAL_IP);
+					add_fe(x, &s.ext[e], fam, sp->port, sp->proto,
+					       PT_FE_EXTERNAL_IP);
 			nb = select_backends(&s, sp, fam, slices, be, MAX_BE_PER_PORT);
 			x->be = calloc((size_t)nb + 1, sizeof(*x->be));
 			for (int b = 0; b < nb; b++) {
@@ -148,8 +149,7 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int d_sync_service(struct daemon *d, const char *ns, const char *name,
-		   char *err, size_t errlen)
+int d_sync_service(struct daemon *d, const char *ns, const char *name, char *err, size_t errlen)
 {
 	double t0 = mono_s();
 	json_t *svc = store_get(&d->store, K_SERVICE, ns, name);
@@ -177,13 +177,13 @@ int d_sync_service(struct daemon *d, const char *ns, const char *name,
 }
 
 /* ---- apply ---- */
-static void result(json_t *res, json_t *obj, const char *action,
-		   const char *source, const char *err)
+static void result(json_t *res, json_t *obj, const char *action, const char *source,
+		   const char *err)
 {
 	char ref[400], msg[2048];
 	const char *kind = json_string_value(json_object_get(obj, "kind"));
-	json_t *r = json_pack("{s:s,s:s,s:s}", "kind", kind ? kind : "",
-			      "namespace", k8s_namespace(obj), "name", k8s_name(obj));
+	json_t *r = json_pack("{s:s,s:s,s:s}", "kind", kind ? kind : "", "namespace",
+			      k8s_namespace(obj), "name", k8s_name(obj));
 
 	if (err) {
 		k8s_ref(obj, ref, sizeof(ref));
@@ -196,8 +196,8 @@ static void result(json_t *res, json_t *obj, const char *action,
 }
 
 /* Reprogram the services an object touches; on failure put back prev. */
-static int program(struct daemon *d, enum k8s_kind k, json_t *obj,
-		   json_t *prev, char *err, size_t errlen)
+static int program(struct daemon *d, enum k8s_kind k, json_t *obj, json_t *prev, char *err,
+		   size_t errlen)
 {
 	if (k == K_POD)
 		return runtime_apply(d, obj, prev, err, errlen);
@@ -215,8 +215,7 @@ static int program(struct daemon *d, enum k8s_kind k, json_t *obj,
 	return 0;
 }
 
-static void apply_one(struct daemon *d, json_t *obj, const char *source,
-		      json_t *res);
+static void apply_one(struct daemon *d, json_t *obj, const char *source, json_t *res);
 
 /* A stored Service whose programming failed is retried on re-apply. */
 static bool needs_retry(struct daemon *d, enum k8s_kind k, json_t *obj)
@@ -230,8 +229,7 @@ static bool needs_retry(struct daemon *d, enum k8s_kind k, json_t *obj)
 	return json_object_get(d->lb_errors, owner) != NULL;
 }
 
-static void apply_endpoints(struct daemon *d, json_t *ep, const char *source,
-			    json_t *res)
+static void apply_endpoints(struct daemon *d, json_t *ep, const char *source, json_t *res)
 {
 	json_t *slices = k8s_endpoints_to_slices(ep), *s, *old;
 	json_t *set = store_slices(&d->store, k8s_namespace(ep), k8s_name(ep));
@@ -239,15 +237,16 @@ static void apply_endpoints(struct daemon *d, json_t *ep, const char *source,
 	size_t i;
 	void *tmp;
 
-	json_array_foreach(slices, i, s) apply_one(d, s, source, res);
+	json_array_foreach (slices, i, s)
+		apply_one(d, s, source, res);
 	/* mirrored slices that the new Endpoints no longer has */
-	json_object_foreach_safe(set, tmp, k, old)
-	{
+	json_object_foreach_safe (set, tmp, k, old) {
 		bool keep = false;
-		const char *mgr = json_string_value(json_object_get(
-			json_object_get(json_object_get(old, "metadata"), "labels"),
-			"endpointslice.kubernetes.io/managed-by"));
-		json_array_foreach(slices, i, s) keep |= !strcmp(k8s_name(s), k);
+		const char *mgr = json_string_value(
+		    json_object_get(json_object_get(json_object_get(old, "metadata"), "labels"),
+				    "endpointslice.kubernetes.io/managed-by"));
+		json_array_foreach (slices, i, s)
+			keep |= !strcmp(k8s_name(s), k);
 		if (!keep && mgr && !strcmp(mgr, "podtrace-endpoints-mirror")) {
 			char e[256];
 			json_t *ref = json_incref(old);
@@ -258,8 +257,7 @@ static void apply_endpoints(struct daemon *d, json_t *ep, const char *source,
 	json_decref(slices);
 }
 
-static void apply_one(struct daemon *d, json_t *obj, const char *source,
-		      json_t *res)
+static void apply_one(struct daemon *d, json_t *obj, const char *source, json_t *res)
 {
 	struct errs e = {0};
 	enum k8s_kind k;
@@ -304,7 +302,9 @@ static void apply_one(struct daemon *d, json_t *obj, const char *source,
 		if (program(d, k, obj, prev, msg, sizeof(msg))) {
 			/* nothing of a rejected object stays: restore prev */
 			if (prev)
-				store_put(&d->store, prev, store_source(&d->store, k, k8s_namespace(obj), k8s_name(obj)));
+				store_put(
+				    &d->store, prev,
+				    store_source(&d->store, k, k8s_namespace(obj), k8s_name(obj)));
 			else
 				store_del(&d->store, k, k8s_namespace(obj), k8s_name(obj));
 			if (k == K_SERVICE) {
@@ -331,8 +331,8 @@ out:
 	json_decref(obj);
 }
 
-int d_delete(struct daemon *d, enum k8s_kind k, const char *ns,
-	     const char *name, char *err, size_t errlen)
+int d_delete(struct daemon *d, enum k8s_kind k, const char *ns, const char *name, char *err,
+	     size_t errlen)
 {
 	json_t *obj = store_get(&d->store, k, ns, name);
 
@@ -351,8 +351,7 @@ int d_delete(struct daemon *d, enum k8s_kind k, const char *ns,
 	return 0;
 }
 
-json_t *d_apply(struct daemon *d, const char *source, const char *buf,
-		size_t len, bool del)
+json_t *d_apply(struct daemon *d, const char *source, const char *buf, size_t len, bool del)
 {
 	json_t *docs = json_array(), *res = json_array(), *obj;
 	char err[512];
@@ -367,8 +366,7 @@ json_t *d_apply(struct daemon *d, const char *source, const char *buf,
 		json_decref(docs);
 		return res;
 	}
-	json_array_foreach(docs, i, obj)
-	{
+	json_array_foreach (docs, i, obj) {
 		if (!del) {
 			apply_one(d, obj, source, res);
 			continue;
@@ -377,7 +375,9 @@ json_t *d_apply(struct daemon *d, const char *source, const char *buf,
 		if (k == K_ENDPOINTS) {
 			json_t *sl = k8s_endpoints_to_slices(obj), *s;
 			size_t j;
-			json_array_foreach(sl, j, s) d_delete(d, K_ENDPOINTSLICE, k8s_namespace(s), k8s_name(s), err, sizeof(err));
+			json_array_foreach (sl, j, s)
+				d_delete(d, K_ENDPOINTSLICE, k8s_namespace(s), k8s_name(s), err,
+					 sizeof(err));
 			json_decref(sl);
 			result(res, obj, "deleted", source, NULL);
 		} else if (d_delete(d, k, k8s_namespace(obj), k8s_name(obj), err, sizeof(err))) {
@@ -409,7 +409,8 @@ void d_restore(struct daemon *d)
 
 	store_load(&d->store, restore_one, d);
 	svcs = store_list(&d->store, K_SERVICE, NULL);
-	json_array_foreach(svcs, i, s) d_sync_service(d, k8s_namespace(s), k8s_name(s), err, sizeof(err));
+	json_array_foreach (svcs, i, s)
+		d_sync_service(d, k8s_namespace(s), k8s_name(s), err, sizeof(err));
 	if (json_array_size(svcs))
 		log_info("restored %zu services from %s", json_array_size(svcs), d->o.state_dir);
 	json_decref(svcs);

@@ -34,9 +34,8 @@ static void ctr_rel(const char *cg, const struct pod *v, int i, char *buf, size_
 	snprintf(buf, len, "%s/%s", cg, name);
 }
 
-void guard_pod_added(struct daemon *d, const char *uid, uint32_t pod_id,
-		     const struct cgmode *m, const char *cg, int n_c,
-		     const struct pod *view)
+void guard_pod_added(struct daemon *d, const char *uid, uint32_t pod_id, const struct cgmode *m,
+		     const char *cg, int n_c, const struct pod *view)
 {
 	struct pt_cgroup_val v = {.pod_id = pod_id, .flags = PT_CG_POD};
 	char dir[768], rel[300];
@@ -52,8 +51,8 @@ void guard_pod_added(struct daemon *d, const char *uid, uint32_t pod_id,
 		return;
 	guard_set_cgroup(&g, cg_id(m, cg), &v);
 	for (int i = 0; i < n_c; i++) {
-		struct pt_cgroup_val cv = {.pod_id = pod_id, .ctr_index = (uint16_t)i,
-					   .flags = PT_CG_CONTAINER};
+		struct pt_cgroup_val cv = {
+		    .pod_id = pod_id, .ctr_index = (uint16_t)i, .flags = PT_CG_CONTAINER};
 		ctr_rel(cg, view, i, rel, sizeof(rel));
 		guard_set_cgroup(&g, cg_id(m, rel), &cv);
 	}
@@ -67,9 +66,8 @@ void guard_pod_added(struct daemon *d, const char *uid, uint32_t pod_id,
 		close(fd);
 }
 
-void guard_pod_removed(struct daemon *d, const char *uid, uint32_t pod_id,
-		       const struct cgmode *m, const char *cg, int n_c,
-		       const struct pod *view)
+void guard_pod_removed(struct daemon *d, const char *uid, uint32_t pod_id, const struct cgmode *m,
+		       const char *cg, int n_c, const struct pod *view)
 {
 	char rel[300];
 

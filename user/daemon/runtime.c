@@ -270,8 +270,10 @@ static char **json_argv(json_t *a, json_t *b)
 	char **argv = calloc(n + 1, sizeof(char *));
 	json_t *v;
 
-	json_array_foreach(a, i, v) argv[k++] = (char *)json_string_value(v);
-	json_array_foreach(b, i, v) argv[k++] = (char *)json_string_value(v);
+	json_array_foreach (a, i, v)
+		argv[k++] = (char *)json_string_value(v);
+	json_array_foreach (b, i, v)
+		argv[k++] = (char *)json_string_value(v);
 	return argv;
 }
 
@@ -285,12 +287,13 @@ static char **ctr_env(const struct rpod *p, const struct container *s)
 	json_t *e;
 
 	const char *path = getenv("PATH");
-	if (asprintf(&env[k], "PATH=%s", path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") > 0)
+	if (asprintf(&env[k], "PATH=%s",
+		     path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") >
+	    0)
 		k++;
 	if (asprintf(&env[k], "HOSTNAME=%s", p->view.name) > 0)
 		k++;
-	json_array_foreach(s->env, i, e)
-	{
+	json_array_foreach (s->env, i, e) {
 		const char *name = json_string_value(json_object_get(e, "name"));
 		const char *val = json_string_value(json_object_get(e, "value"));
 		if (name && asprintf(&env[k], "%s=%s", name, val ? val : "") > 0)
@@ -327,8 +330,7 @@ static int mount_volumes(const struct rpod *p, const struct container *s)
 		return 0;
 	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL))
 		return -1;
-	json_array_foreach(s->mounts, i, m)
-	{
+	json_array_foreach (s->mounts, i, m) {
 		const char *name = json_string_value(json_object_get(m, "name"));
 		const char *at = json_string_value(json_object_get(m, "mountPath"));
 		if (!name || !at)
@@ -390,7 +392,8 @@ static void shim_main(struct rpod *p, struct rctr *c, int logfd)
 		dup2(pipefd[1], 2);
 		close_range(3, ~0u, 0);
 		if (enter_container(p, c)) {
-			dprintf(2, "podtrace: cannot enter the container's cgroup/netns: %s\n", strerror(errno));
+			dprintf(2, "podtrace: cannot enter the container's cgroup/netns: %s\n",
+				strerror(errno));
 			_exit(128);
 		}
 		if (mount_volumes(p, s)) {
@@ -412,7 +415,8 @@ static void shim_main(struct rpod *p, struct rctr *c, int logfd)
 	/* copy output until the main process is gone (a background child
 	 * holding the pipe must not keep the shim alive) */
 	for (;;) {
-		struct pollfd fds[2] = {{.fd = pipefd[0], .events = POLLIN}, {.fd = pfd, .events = POLLIN}};
+		struct pollfd fds[2] = {{.fd = pipefd[0], .events = POLLIN},
+					{.fd = pfd, .events = POLLIN}};
 		if (poll(fds, 2, -1) < 0 && errno == EINTR)
 			continue;
 		if (fds[0].revents & (POLLIN | POLLHUP)) {
@@ -533,7 +537,8 @@ static int probe_http(const struct ipaddr *ip, const struct probe *pr)
 	if (fd < 0)
 		return 1;
 	ip_str(ip, host, sizeof(host));
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s:%u\r\nUser-Agent: kube-probe/podtrace\r\n\r\n",
+	n = snprintf(req, sizeof(req),
+		     "GET %s HTTP/1.0\r\nHost: %s:%u\r\nUser-Agent: kube-probe/podtrace\r\n\r\n",
 		     pr->path, pr->host ? pr->host : host, pr->port);
 	if (write(fd, req, (size_t)n) != n)
 		return 1;
@@ -558,7 +563,8 @@ static void schedule_probes(struct rpod *p, struct rctr *c, double from, bool de
 {
 	for (int k = 0; k < PK__N; k++) {
 		const struct probe *pr = probe_of(p, c, k);
-		c->next_probe[k] = pr->type == PROBE_NONE ? 0 : from + (delay ? pr->initial_delay_s : 0);
+		c->next_probe[k] =
+		    pr->type == PROBE_NONE ? 0 : from + (delay ? pr->initial_delay_s : 0);
 	}
 }
 
@@ -586,7 +592,7 @@ static struct task *spawn_task(struct rpod *p, struct rctr *c, enum task_kind ki
 		} else if (pr && pr->type == PROBE_HTTP) {
 			_exit(probe_http(&p->net.ip, pr));
 		} else {
-			json_t *cmd = pr ? pr->command
+			json_t *cmd = pr		    ? pr->command
 				      : kind == T_POSTSTART ? spec_of(p, c)->post_start
 							    : spec_of(p, c)->pre_stop;
 			char **argv = json_argv(cmd, NULL);
@@ -652,12 +658,16 @@ static void probe_result(struct rpod *p, struct rctr *c, int k, bool ok)
 		return;
 	}
 	c->ok_count[k] = 0;
-	stage(p, c, "ProbeFailed", k == PK_READY ? "readiness" : k == PK_LIVE ? "liveness" : "startup");
+	stage(p, c, "ProbeFailed",
+	      k == PK_READY  ? "readiness"
+	      : k == PK_LIVE ? "liveness"
+			     : "startup");
 	if (++c->fail_count[k] < pr->failure_threshold)
 		return;
 	if (k == PK_READY) {
 		if (c->ready)
-			log_info("pod %s: container %s not ready (readiness probe failed)", p->key, c->name);
+			log_info("pod %s: container %s not ready (readiness probe failed)", p->key,
+				 c->name);
 		c->ready = false;
 		return;
 	}
@@ -686,7 +696,10 @@ static void task_event(struct daemon *d, struct watch *w, uint32_t events)
 			c->probing[t->probe] = false;
 			if (c->state == CS_RUNNING) {
 				probe_result(p, c, t->probe, ok);
-				c->next_probe[t->probe] = c->next_probe[t->probe] ? now_mono() + probe_of(p, c, t->probe)->period_s : 0;
+				c->next_probe[t->probe] =
+				    c->next_probe[t->probe]
+					? now_mono() + probe_of(p, c, t->probe)->period_s
+					: 0;
 			}
 		} else if (t->kind == T_POSTSTART) {
 			c->post_start_done = true;
@@ -724,7 +737,8 @@ static void read_exit(struct rpod *p, struct rctr *c)
 	j = json_load_file(path, 0, NULL);
 	c->exit_code = j ? (int)json_integer_value(json_object_get(j, "exitCode")) : 137;
 	c->signal = j ? (int)json_integer_value(json_object_get(j, "signal")) : SIGKILL;
-	c->finished_at = j ? (time_t)json_integer_value(json_object_get(j, "finishedAt")) : time(NULL);
+	c->finished_at =
+	    j ? (time_t)json_integer_value(json_object_get(j, "finishedAt")) : time(NULL);
 	json_decref(j);
 	unlink(path);
 	ctr_cg(p, c, cg, sizeof(cg));
@@ -802,8 +816,9 @@ static void schedule_restart(struct rpod *p, struct rctr *c)
 	c->backoff_s = c->backoff_s ? fmin(c->backoff_s * 2, MAX_BACKOFF_S * base / 10) : base;
 	c->backoff_until = now_mono() + c->backoff_s;
 	snprintf(c->reason, sizeof(c->reason), "CrashLoopBackOff");
-	snprintf(c->message, sizeof(c->message), "back-off %gs restarting failed container=%s pod=%s",
-		 c->backoff_s, c->name, p->view.name);
+	snprintf(c->message, sizeof(c->message),
+		 "back-off %gs restarting failed container=%s pod=%s", c->backoff_s, c->name,
+		 p->view.name);
 }
 
 static void run_probes(struct rpod *p, struct rctr *c, double now)
@@ -813,7 +828,8 @@ static void run_probes(struct rpod *p, struct rctr *c, double now)
 		if (!c->next_probe[k] || c->probing[k] || now < c->next_probe[k])
 			continue;
 		/* startup gates the others; probes wait for postStart */
-		if (!c->post_start_done || (k != PK_START && spec_of(p, c)->startup.type != PROBE_NONE && !c->started))
+		if (!c->post_start_done ||
+		    (k != PK_START && spec_of(p, c)->startup.type != PROBE_NONE && !c->started))
 			continue;
 		if (spawn_task(p, c, T_PROBE, k, pr->timeout_s))
 			c->probing[k] = true;
@@ -836,7 +852,8 @@ static void ctr_tick(struct rpod *p, struct rctr *c, double now)
 	if (!c->post_start_done && spec_of(p, c)->post_start) {
 		bool running_hook = false;
 		for (struct task *t = rt.tasks; t; t = t->next)
-			running_hook |= t->kind == T_POSTSTART && t->ctr == c->idx && !strcmp(t->pod_key, p->key);
+			running_hook |= t->kind == T_POSTSTART && t->ctr == c->idx &&
+					!strcmp(t->pod_key, p->key);
 		if (!running_hook)
 			spawn_task(p, c, T_POSTSTART, 0, 30);
 	}
@@ -844,7 +861,8 @@ static void ctr_tick(struct rpod *p, struct rctr *c, double now)
 	 * saw its exec, when tracing) and postStart is done */
 	if (spec_of(p, c)->readiness.type == PROBE_NONE && !c->ready && c->started &&
 	    c->post_start_done &&
-	    (c->start_seen || !events_tracing() || now - c->started_mono > 2 /* exec event lost */)) {
+	    (c->start_seen || !events_tracing() ||
+	     now - c->started_mono > 2 /* exec event lost */)) {
 		c->ready = true;
 		stage(p, c, "Ready", NULL);
 	}
@@ -952,17 +970,20 @@ static void save_state(struct rpod *p)
 
 	for (int i = 0; i < p->n_c; i++) {
 		struct rctr *c = &p->c[i];
-		json_array_append_new(ctrs, json_pack("{s:s,s:i,s:s,s:s,s:i,s:i,s:i,s:I,s:I,s:i,s:i,s:b,s:b,s:f}",
-			"name", c->name, "state", c->state, "reason", c->reason, "message", c->message,
-			"exitCode", c->exit_code, "signal", c->signal, "restarts", c->restarts,
-			"startedAt", (json_int_t)c->started_at, "finishedAt", (json_int_t)c->finished_at,
-			"shim", (int)c->shim, "runId", (int)c->run_id, "postStartDone", c->post_start_done,
-			"everStarted", c->ever_started, "backoff", c->backoff_s));
+		json_array_append_new(
+		    ctrs,
+		    json_pack("{s:s,s:i,s:s,s:s,s:i,s:i,s:i,s:I,s:I,s:i,s:i,s:b,s:b,s:f}", "name",
+			      c->name, "state", c->state, "reason", c->reason, "message",
+			      c->message, "exitCode", c->exit_code, "signal", c->signal, "restarts",
+			      c->restarts, "startedAt", (json_int_t)c->started_at, "finishedAt",
+			      (json_int_t)c->finished_at, "shim", (int)c->shim, "runId",
+			      (int)c->run_id, "postStartDone", c->post_start_done, "everStarted",
+			      c->ever_started, "backoff", c->backoff_s));
 	}
-	j = json_pack("{s:i,s:s,s:s,s:s,s:s,s:b,s:I,s:o}", "podId", p->pod_id, "netns", p->net.netns,
-		      "veth", p->net.veth, "ip", ip_str(&p->net.ip, tmp, sizeof(tmp)), "cgroup", p->cg,
-		      "initialized", p->initialized, "startTime", (json_int_t)p->start_time,
-		      "containers", ctrs);
+	j = json_pack("{s:i,s:s,s:s,s:s,s:s,s:b,s:I,s:o}", "podId", p->pod_id, "netns",
+		      p->net.netns, "veth", p->net.veth, "ip", ip_str(&p->net.ip, tmp, sizeof(tmp)),
+		      "cgroup", p->cg, "initialized", p->initialized, "startTime",
+		      (json_int_t)p->start_time, "containers", ctrs);
 	pod_dir(p, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/runtime.json", dir);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -992,7 +1013,8 @@ static struct rpod *new_pod(json_t *obj)
 		c->w.fd = -1;
 		snprintf(c->name, sizeof(c->name), "%s",
 			 c->init ? p->view.init[i].name : p->view.ctr[i - p->n_init].name);
-		snprintf(c->reason, sizeof(c->reason), "%s", p->n_init && !c->init ? "PodInitializing" : "ContainerCreating");
+		snprintf(c->reason, sizeof(c->reason), "%s",
+			 p->n_init && !c->init ? "PodInitializing" : "ContainerCreating");
 	}
 	/* netns/veth names are short: derived from the uid */
 	snprintf(p->net.netns, sizeof(p->net.netns), "ptp-%.12s", p->uid);
@@ -1029,7 +1051,8 @@ static struct cg_limits ctr_limits(const struct container *s)
 	l.cpu_quota_us = s->cpu_lim_m ? s->cpu_lim_m * 100 : 0; /* m * 100000 / 1000 */
 	if (l.cpu_quota_us && l.cpu_quota_us < 1000)
 		l.cpu_quota_us = 1000; /* the kernel's minimum quota */
-	l.cpu_shares = s->cpu_req_m ? (s->cpu_req_m * 1024 / 1000 < 2 ? 2 : s->cpu_req_m * 1024 / 1000) : 2;
+	l.cpu_shares =
+	    s->cpu_req_m ? (s->cpu_req_m * 1024 / 1000 < 2 ? 2 : s->cpu_req_m * 1024 / 1000) : 2;
 	l.mem_bytes = s->mem_lim;
 	return l;
 }
@@ -1072,9 +1095,9 @@ static int make_sandbox(struct rpod *p, char *err, size_t len)
 		char vd[1100];
 		snprintf(vd, sizeof(vd), "%s/volumes", dir);
 		mkdir(vd, 0755);
-		json_array_foreach(p->view.volumes, i, v)
-		{
-			volume_dir(p, json_string_value(json_object_get(v, "name")) ?: "_", vd, sizeof(vd));
+		json_array_foreach (p->view.volumes, i, v) {
+			volume_dir(p, json_string_value(json_object_get(v, "name")) ?: "_", vd,
+				   sizeof(vd));
 			mkdir(vd, 0777);
 		}
 	}
@@ -1096,7 +1119,8 @@ static int make_sandbox(struct rpod *p, char *err, size_t len)
 		struct cg_limits l = ctr_limits(spec_of(p, &p->c[i]));
 		ctr_cg(p, &p->c[i], cg, sizeof(cg));
 		if (cg_create(&rt.cg, cg, &l)) {
-			snprintf(err, len, "cannot create the cgroup of container %s", p->c[i].name);
+			snprintf(err, len, "cannot create the cgroup of container %s",
+				 p->c[i].name);
 			return -1;
 		}
 	}
@@ -1153,7 +1177,9 @@ int runtime_apply(struct daemon *d, json_t *pod, json_t *prev, char *err, size_t
 	if (p && prev) {
 		/* only metadata may change (labels drive Services) */
 		if (!json_equal(json_object_get(pod, "spec"), json_object_get(prev, "spec"))) {
-			snprintf(err, len, "spec: Forbidden: pod updates may not change fields other than metadata with podtrace");
+			snprintf(err, len,
+				 "spec: Forbidden: pod updates may not change fields other than "
+				 "metadata with podtrace");
 			return -1;
 		}
 		json_decref(p->obj);
@@ -1197,7 +1223,8 @@ int runtime_delete(struct daemon *d, const char *ns, const char *name, char *err
 		return 0;
 	p->terminating = true;
 	rfc3339(time(NULL), ts, sizeof(ts));
-	json_object_set_new(json_object_get(p->obj, "metadata"), "deletionTimestamp", json_string(ts));
+	json_object_set_new(json_object_get(p->obj, "metadata"), "deletionTimestamp",
+			    json_string(ts));
 	for (int i = 0; i < p->n_c; i++)
 		p->c[i].ready = false;
 	/* leave the load balancer before any signal (kubelet + endpoints) */
@@ -1238,22 +1265,29 @@ static json_t *ctr_status(const struct rpod *p, const struct rctr *c)
 		state = json_pack("{s:{s:i,s:s,s:s,s:s}}", "terminated", "exitCode", c->exit_code,
 				  "reason", c->reason, "startedAt", a, "finishedAt", b);
 		if (c->signal)
-			json_object_set_new(json_object_get(state, "terminated"), "signal", json_integer(c->signal));
+			json_object_set_new(json_object_get(state, "terminated"), "signal",
+					    json_integer(c->signal));
 	} else {
-		state = json_pack("{s:{s:s}}", "waiting", "reason", c->reason[0] ? c->reason : "ContainerCreating");
+		state = json_pack("{s:{s:s}}", "waiting", "reason",
+				  c->reason[0] ? c->reason : "ContainerCreating");
 		if (c->message[0])
-			json_object_set_new(json_object_get(state, "waiting"), "message", json_string(c->message));
+			json_object_set_new(json_object_get(state, "waiting"), "message",
+					    json_string(c->message));
 	}
-	json_t *st = json_pack("{s:s,s:s,s:s,s:o,s:b,s:i,s:b}", "name", c->name, "image",
-			       s->image ? s->image : "", "imageID", "", "state", state, "ready", c->ready,
-			       "restartCount", c->restarts, "started", c->state == CS_RUNNING && c->started);
+	json_t *st =
+	    json_pack("{s:s,s:s,s:s,s:o,s:b,s:i,s:b}", "name", c->name, "image",
+		      s->image ? s->image : "", "imageID", "", "state", state, "ready", c->ready,
+		      "restartCount", c->restarts, "started", c->state == CS_RUNNING && c->started);
 	if (c->state == CS_TERMINATED && c->backoff_until) {
 		/* the last run, as kubelet shows it during CrashLoopBackOff */
 		rfc3339(c->started_at, a, sizeof(a));
 		rfc3339(c->finished_at, b, sizeof(b));
-		json_object_set_new(st, "lastState", json_pack("{s:{s:i,s:s,s:s,s:s}}", "terminated",
-			"exitCode", c->exit_code, "reason", c->reason[0] == 'C' && c->reason[1] == 'r' ? "Error" : c->reason,
-			"startedAt", a, "finishedAt", b));
+		json_object_set_new(
+		    st, "lastState",
+		    json_pack("{s:{s:i,s:s,s:s,s:s}}", "terminated", "exitCode", c->exit_code,
+			      "reason",
+			      c->reason[0] == 'C' && c->reason[1] == 'r' ? "Error" : c->reason,
+			      "startedAt", a, "finishedAt", b));
 	}
 	return st;
 }
@@ -1314,11 +1348,13 @@ json_t *runtime_status(struct daemon *d, json_t *pod)
 	}
 	ready &= p->initialized && !p->terminating;
 	/* kubelet's order */
-	json_array_append_new(conds, cond("Initialized", p->initialized, "ContainersNotInitialized"));
+	json_array_append_new(conds,
+			      cond("Initialized", p->initialized, "ContainersNotInitialized"));
 	json_array_append_new(conds, cond("Ready", ready, "ContainersNotReady"));
 	json_array_append_new(conds, cond("ContainersReady", ready, "ContainersNotReady"));
 	json_array_append_new(conds, cond("PodScheduled", true, NULL));
-	st = json_pack("{s:s,s:o,s:o}", "phase", phase_of(p), "conditions", conds, "containerStatuses", cs);
+	st = json_pack("{s:s,s:o,s:o}", "phase", phase_of(p), "conditions", conds,
+		       "containerStatuses", cs);
 	if (p->n_init)
 		json_object_set_new(st, "initContainerStatuses", ics);
 	else
@@ -1367,8 +1403,8 @@ const char *runtime_pod_ip(struct daemon *d, json_t *pod)
 	return ip_str(&p->net.ip, buf, sizeof(buf));
 }
 
-json_t *runtime_container_info(struct daemon *d, const char *ns, const char *name,
-			       const char *ctr, char *err, size_t len)
+json_t *runtime_container_info(struct daemon *d, const char *ns, const char *name, const char *ctr,
+			       char *err, size_t len)
 {
 	char key[300], lp[1024], cg[256], dir[768];
 	struct rpod *p;
@@ -1433,7 +1469,8 @@ void runtime_kernel_event(struct daemon *d, const void *rec, size_t len)
 	const struct pt_event_hdr *h = rec;
 
 	(void)d;
-	if (len < sizeof(*h) || (h->type != PT_EV_EXEC && h->type != PT_EV_EXIT && h->type != PT_EV_OOM))
+	if (len < sizeof(*h) ||
+	    (h->type != PT_EV_EXEC && h->type != PT_EV_EXIT && h->type != PT_EV_OOM))
 		return;
 	for (struct rpod *p = rt.pods; p; p = p->next)
 		for (int i = 0; i < p->n_c; i++) {
@@ -1450,7 +1487,8 @@ void runtime_kernel_event(struct daemon *d, const void *rec, size_t len)
 				stage_at(p, c, "StartContainer", h->ts_ns, true, NULL);
 				pod_step(p);
 				rearm();
-			} else if (h->type == PT_EV_EXIT && c->main_pid && (pid_t)h->pid == c->main_pid) {
+			} else if (h->type == PT_EV_EXIT && c->main_pid &&
+				   (pid_t)h->pid == c->main_pid) {
 				stage_at(p, c, "ProcessExit", h->ts_ns, true, NULL);
 				c->main_pid = 0;
 			} else if (h->type == PT_EV_OOM) {
@@ -1480,16 +1518,20 @@ json_t *runtime_metrics(struct daemon *d)
 		for (int i = 0; i < p->n_c; i++) {
 			struct rctr *c = &p->c[i];
 			ctr_cg(p, c, cg, sizeof(cg));
-			json_array_append_new(cs, json_pack("{s:s,s:f,s:I,s:i,s:I,s:I}", "name", c->name,
-				"cpuSeconds", (double)cg_cpu_usec(&rt.cg, cg) / 1e6,
-				"memoryWorkingSet", (json_int_t)cg_mem_working_set(&rt.cg, cg),
-				"restarts", c->restarts, "oomKills", (json_int_t)c->oom_kills,
-				"execs", (json_int_t)events_execs(cg_id(&rt.cg, cg))));
+			json_array_append_new(
+			    cs,
+			    json_pack("{s:s,s:f,s:I,s:i,s:I,s:I}", "name", c->name, "cpuSeconds",
+				      (double)cg_cpu_usec(&rt.cg, cg) / 1e6, "memoryWorkingSet",
+				      (json_int_t)cg_mem_working_set(&rt.cg, cg), "restarts",
+				      c->restarts, "oomKills", (json_int_t)c->oom_kills, "execs",
+				      (json_int_t)events_execs(cg_id(&rt.cg, cg))));
 		}
-		json_array_append_new(pods, json_pack("{s:s,s:s,s:i,s:f,s:I,s:o}", "namespace", p->view.ns,
-			"pod", p->view.name, "podId", p->pod_id,
-			"cpuSeconds", (double)cg_cpu_usec(&rt.cg, p->cg) / 1e6,
-			"memoryWorkingSet", (json_int_t)cg_mem_working_set(&rt.cg, p->cg), "containers", cs));
+		json_array_append_new(
+		    pods,
+		    json_pack("{s:s,s:s,s:i,s:f,s:I,s:o}", "namespace", p->view.ns, "pod",
+			      p->view.name, "podId", p->pod_id, "cpuSeconds",
+			      (double)cg_cpu_usec(&rt.cg, p->cg) / 1e6, "memoryWorkingSet",
+			      (json_int_t)cg_mem_working_set(&rt.cg, p->cg), "containers", cs));
 	}
 	return pods;
 }
@@ -1525,14 +1567,15 @@ static void adopt_one(struct daemon *d, json_t *obj)
 	p->initialized = json_is_true(json_object_get(j, "initialized"));
 	p->start_time = (time_t)json_integer_value(json_object_get(j, "startTime"));
 	cs = json_object_get(j, "containers");
-	json_array_foreach(cs, i, c)
-	{
+	json_array_foreach (cs, i, c) {
 		if ((int)i >= p->n_c)
 			break;
 		struct rctr *r = &p->c[i];
 		r->state = (enum cstate)json_integer_value(json_object_get(c, "state"));
-		snprintf(r->reason, sizeof(r->reason), "%s", json_string_value(json_object_get(c, "reason")) ?: "");
-		snprintf(r->message, sizeof(r->message), "%s", json_string_value(json_object_get(c, "message")) ?: "");
+		snprintf(r->reason, sizeof(r->reason), "%s",
+			 json_string_value(json_object_get(c, "reason")) ?: "");
+		snprintf(r->message, sizeof(r->message), "%s",
+			 json_string_value(json_object_get(c, "message")) ?: "");
 		r->exit_code = (int)json_integer_value(json_object_get(c, "exitCode"));
 		r->signal = (int)json_integer_value(json_object_get(c, "signal"));
 		r->restarts = (int)json_integer_value(json_object_get(c, "restarts"));
@@ -1587,7 +1630,8 @@ void runtime_restore(struct daemon *d)
 	json_t *pods = store_list(&d->store, K_POD, NULL), *o;
 	size_t i;
 
-	json_array_foreach(pods, i, o) adopt_one(d, o);
+	json_array_foreach (pods, i, o)
+		adopt_one(d, o);
 	json_decref(pods);
 	for (struct rpod *p = rt.pods; p; p = p->next)
 		pod_step(p);
@@ -1604,7 +1648,8 @@ int runtime_init(struct daemon *d)
 		return -1;
 	}
 	/* offsets 0 and the last are not handed out */
-	if (idpool_init(&rt.ips, 1, cidr_size(&rt.cidr) - 1) || idpool_init(&rt.pod_ids, 0, PT_MAX_PODS))
+	if (idpool_init(&rt.ips, 1, cidr_size(&rt.cidr) - 1) ||
+	    idpool_init(&rt.pod_ids, 0, PT_MAX_PODS))
 		return -1;
 	snprintf(rt.dir, sizeof(rt.dir), "%s/pods", d->o.state_dir);
 	mkdir(rt.dir, 0700);

@@ -21,8 +21,8 @@ int runtime_delete(struct daemon *d, const char *ns, const char *name, char *err
 /* PodStatus of a stored Pod (new reference). */
 json_t *runtime_status(struct daemon *d, json_t *pod);
 /* For `exec` and `logs`: netns path, cgroup dirs, log file of a container. */
-json_t *runtime_container_info(struct daemon *d, const char *ns, const char *name,
-			       const char *ctr, char *err, size_t len);
+json_t *runtime_container_info(struct daemon *d, const char *ns, const char *name, const char *ctr,
+			       char *err, size_t len);
 /* Does the pod with this key exist in the runtime and is it Ready? */
 int runtime_pod_ready(struct daemon *d, json_t *pod, int *terminating);
 const char *runtime_pod_ip(struct daemon *d, json_t *pod);

@@ -76,13 +76,16 @@ int cg_detect(const char *cgroup_root, struct cgmode *m)
 
 	memset(m, 0, sizeof(*m));
 	m->v2 = !statfs("/sys/fs/cgroup", &st) && st.f_type == CGROUP2_SUPER_MAGIC;
-	snprintf(m->unified, sizeof(m->unified), "%s", m->v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified");
+	snprintf(m->unified, sizeof(m->unified), "%s",
+		 m->v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified");
 	snprintf(path, sizeof(path), "%s", cgroup_root);
 	if (strncmp(path, m->unified, strlen(m->unified))) {
-		log_err("--cgroup-root %s is not below the cgroup2 mount %s", cgroup_root, m->unified);
+		log_err("--cgroup-root %s is not below the cgroup2 mount %s", cgroup_root,
+			m->unified);
 		return -1;
 	}
-	snprintf(m->rel_root, sizeof(m->rel_root), "%s", path + strlen(m->unified) + (path[strlen(m->unified)] == '/'));
+	snprintf(m->rel_root, sizeof(m->rel_root), "%s",
+		 path + strlen(m->unified) + (path[strlen(m->unified)] == '/'));
 	int rc = cgroup_init();
 	if (rc) {
 		log_err("libcgroup: %s", cgroup_strerror(rc));
@@ -360,15 +363,15 @@ int net_setup(struct podnet *n)
 	ip_str(&n->ip, ip, sizeof(ip));
 	snprintf(cidr, sizeof(cidr), "%s/32", ip);
 	const char *const add_ns[] = {"ip", "netns", "add", n->netns, NULL};
-	const char *const add_veth[] = {"ip", "link", "add", n->veth, "type", "veth", "peer",
-					"name", "eth0", "netns", n->netns, NULL};
+	const char *const add_veth[] = {"ip",	"link", "add",	n->veth, "type",   "veth",
+					"peer", "name", "eth0", "netns", n->netns, NULL};
 	const char *const addr[] = {"ip", "-n", n->netns, "addr", "add", cidr, "dev", "eth0", NULL};
 	const char *const lo_up[] = {"ip", "-n", n->netns, "link", "set", "lo", "up", NULL};
 	const char *const eth_up[] = {"ip", "-n", n->netns, "link", "set", "eth0", "up", NULL};
-	const char *const gw[] = {"ip", "-n", n->netns, "route", "add", "169.254.1.1", "dev", "eth0",
-				  "scope", "link", NULL};
-	const char *const dflt[] = {"ip", "-n", n->netns, "route", "add", "default", "via",
-				    "169.254.1.1", "dev", "eth0", NULL};
+	const char *const gw[] = {"ip",	 "-n",	 n->netns, "route", "add", "169.254.1.1",
+				  "dev", "eth0", "scope",  "link",  NULL};
+	const char *const dflt[] = {"ip",  "-n",	  n->netns, "route", "add", "default",
+				    "via", "169.254.1.1", "dev",    "eth0",  NULL};
 	const char *const up[] = {"ip", "link", "set", n->veth, "up", NULL};
 	const char *const route[] = {"ip", "route", "replace", cidr, "dev", n->veth, NULL};
 

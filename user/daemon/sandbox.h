@@ -13,9 +13,9 @@
 #include "net.h"
 
 struct cgmode {
-	bool v2;	     /* pure cgroup v2: limits live in the same tree */
-	char unified[256];   /* the cgroup2 mount */
-	char rel_root[256];  /* --cgroup-root relative to it ("" = the root) */
+	bool v2;	    /* pure cgroup v2: limits live in the same tree */
+	char unified[256];  /* the cgroup2 mount */
+	char rel_root[256]; /* --cgroup-root relative to it ("" = the root) */
 };
 
 struct cg_limits {

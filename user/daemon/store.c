@@ -9,19 +9,17 @@
 #include "log.h"
 #include "store.h"
 
-static void obj_key(enum k8s_kind k, const char *ns, const char *name,
-		    char *buf, size_t len)
+static void obj_key(enum k8s_kind k, const char *ns, const char *name, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s/%s", k8s_kind_name(k), ns, name);
 }
 
 /* Names and namespaces are DNS-1123: no '_', so the file name is
  * unambiguous. */
-static void obj_file(struct store *s, enum k8s_kind k, const char *ns,
-		     const char *name, char *buf, size_t len)
+static void obj_file(struct store *s, enum k8s_kind k, const char *ns, const char *name, char *buf,
+		     size_t len)
 {
-	snprintf(buf, len, "%s/objects/%s_%s_%s.json", s->dir, k8s_kind_name(k),
-		 ns, name);
+	snprintf(buf, len, "%s/objects/%s_%s_%s.json", s->dir, k8s_kind_name(k), ns, name);
 }
 
 int store_init(struct store *s, const char *state_dir)
@@ -147,11 +145,9 @@ json_t *store_list(struct store *s, enum k8s_kind k, const char *ns)
 	char prefix[300];
 
 	snprintf(prefix, sizeof(prefix), "%s/", k8s_kind_name(k));
-	json_object_foreach(s->objs, key, rec)
-	{
+	json_object_foreach (s->objs, key, rec) {
 		json_t *o = json_object_get(rec, "object");
-		if (strncmp(key, prefix, strlen(prefix)) ||
-		    (ns && strcmp(ns, k8s_namespace(o))))
+		if (strncmp(key, prefix, strlen(prefix)) || (ns && strcmp(ns, k8s_namespace(o))))
 			continue;
 		if (n == cap)
 			v = realloc(v, (cap *= 2) * sizeof(*v));
@@ -181,8 +177,7 @@ json_t *store_slices(struct store *s, const char *ns, const char *svc)
 	return json_object_get(s->slices, key);
 }
 
-int store_load(struct store *s, void (*cb)(void *arg, json_t *obj, const char *source),
-	       void *arg)
+int store_load(struct store *s, void (*cb)(void *arg, json_t *obj, const char *source), void *arg)
 {
 	char path[600];
 	struct dirent *de;

@@ -19,8 +19,7 @@ struct store {
 int store_init(struct store *s, const char *state_dir);
 void store_fini(struct store *s);
 /* Call cb for every persisted object (used once at start). */
-int store_load(struct store *s, void (*cb)(void *arg, json_t *obj, const char *source),
-	       void *arg);
+int store_load(struct store *s, void (*cb)(void *arg, json_t *obj, const char *source), void *arg);
 
 json_t *store_get(struct store *s, enum k8s_kind k, const char *ns, const char *name);
 const char *store_source(struct store *s, enum k8s_kind k, const char *ns, const char *name);

@@ -18,8 +18,8 @@
  * that maps.bpf.h declares may be pinned with other sizes by the dataplane. */
 static bool trace_map(const struct bpf_map *m)
 {
-	static const char *const used[] = { "pt_events", "pt_lost", "pt_cgroup",
-					    "pt_cg_roots", "pt_exec_buf" };
+	static const char *const used[] = {"pt_events", "pt_lost", "pt_cgroup", "pt_cg_roots",
+					   "pt_exec_buf"};
 	const char *n = bpf_map__name(m);
 
 	for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
@@ -68,8 +68,7 @@ static int choose_progs(struct trace *t)
 	int n;
 
 	if (!btf) {
-		snprintf(t->err, sizeof(t->err), "no kernel BTF: %s",
-			 strerror(errno));
+		snprintf(t->err, sizeof(t->err), "no kernel BTF: %s", strerror(errno));
 		return -errno;
 	}
 	/* sched_process_exit(p, group_dead) on newer kernels, (p) before. */
@@ -111,8 +110,7 @@ int trace_open(struct trace *t, const char *bpffs)
 		return -ENAMETOOLONG;
 	err = mkdir_p(maps, 0700);
 	if (err) {
-		snprintf(t->err, sizeof(t->err), "create %s: %s", maps,
-			 strerror(-err));
+		snprintf(t->err, sizeof(t->err), "create %s: %s", maps, strerror(-err));
 		return err;
 	}
 	if (statfs(maps, &st) || st.f_type != BPF_FS_MAGIC) {
@@ -124,8 +122,7 @@ int trace_open(struct trace *t, const char *bpffs)
 	t->skel = trace_bpf__open_opts(&oo);
 	if (!t->skel) {
 		err = -errno;
-		snprintf(t->err, sizeof(t->err), "open BPF object: %s",
-			 strerror(-err));
+		snprintf(t->err, sizeof(t->err), "open BPF object: %s", strerror(-err));
 		return err;
 	}
 	bpf_object__for_each_map(m, t->skel->obj)
@@ -143,23 +140,21 @@ int trace_open(struct trace *t, const char *bpffs)
 	if (err) {
 		snprintf(t->err, sizeof(t->err),
 			 "load BPF programs: %s (a pinned map with another "
-			 "definition under %s?)", strerror(-err), maps);
+			 "definition under %s?)",
+			 strerror(-err), maps);
 		goto fail;
 	}
 	err = trace_bpf__attach(t->skel);
 	if (err) {
-		snprintf(t->err, sizeof(t->err), "attach tracepoints: %s",
-			 strerror(-err));
+		snprintf(t->err, sizeof(t->err), "attach tracepoints: %s", strerror(-err));
 		goto fail;
 	}
 	t->lost_fd = bpf_map__fd(t->skel->maps.pt_lost);
 	t->roots_fd = bpf_map__fd(t->skel->maps.pt_cg_roots);
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.pt_events),
-				 on_sample, t, NULL);
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.pt_events), on_sample, t, NULL);
 	if (!t->rb) {
 		err = -errno;
-		snprintf(t->err, sizeof(t->err), "ring buffer: %s",
-			 strerror(-err));
+		snprintf(t->err, sizeof(t->err), "ring buffer: %s", strerror(-err));
 		goto fail;
 	}
 	return 0;
@@ -210,8 +205,7 @@ uint64_t trace_missed(struct trace *t)
 
 	if (!t->skel)
 		return 0;
-	bpf_object__for_each_program(p, t->skel->obj)
-	{
+	bpf_object__for_each_program (p, t->skel->obj) {
 		struct bpf_prog_info info = {};
 		uint32_t len = sizeof(info);
 		int fd = bpf_program__fd(p);
@@ -229,8 +223,7 @@ int trace_watch_root(struct trace *t, uint64_t cgid, bool on)
 	if (t->roots_fd < 0)
 		return -EINVAL;
 	if (on)
-		return bpf_map_update_elem(t->roots_fd, &cgid, &one, BPF_ANY)
-			       ? -errno : 0;
+		return bpf_map_update_elem(t->roots_fd, &cgid, &one, BPF_ANY) ? -errno : 0;
 	if (bpf_map_delete_elem(t->roots_fd, &cgid) && errno != ENOENT)
 		return -errno;
 	return 0;

@@ -13,8 +13,8 @@ static json_t *plain_scalar(const char *s, size_t len)
 {
 	char *end;
 
-	if (!len || !strcmp(s, "~") || !strcmp(s, "null") ||
-	    !strcmp(s, "Null") || !strcmp(s, "NULL"))
+	if (!len || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+	    !strcmp(s, "NULL"))
 		return json_null();
 	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
 		return json_true();
@@ -45,16 +45,15 @@ struct anchors {
 	json_t *by_name; /* anchor -> value, for aliases */
 };
 
-static json_t *parse_node(yaml_parser_t *p, yaml_event_t *ev,
-			  struct anchors *a, char *err, size_t errlen);
+static json_t *parse_node(yaml_parser_t *p, yaml_event_t *ev, struct anchors *a, char *err,
+			  size_t errlen);
 
-static int next_event(yaml_parser_t *p, yaml_event_t *ev, char *err,
-		      size_t errlen)
+static int next_event(yaml_parser_t *p, yaml_event_t *ev, char *err, size_t errlen)
 {
 	if (yaml_parser_parse(p, ev))
 		return 0;
-	snprintf(err, errlen, "YAML syntax error at line %zu: %s",
-		 p->problem_mark.line + 1, p->problem ? p->problem : "?");
+	snprintf(err, errlen, "YAML syntax error at line %zu: %s", p->problem_mark.line + 1,
+		 p->problem ? p->problem : "?");
 	return -1;
 }
 
@@ -64,8 +63,7 @@ static void remember(struct anchors *a, const yaml_char_t *anchor, json_t *v)
 		json_object_set(a->by_name, (const char *)anchor, v);
 }
 
-static json_t *parse_seq(yaml_parser_t *p, struct anchors *a, char *err,
-			 size_t errlen)
+static json_t *parse_seq(yaml_parser_t *p, struct anchors *a, char *err, size_t errlen)
 {
 	json_t *arr = json_array();
 	yaml_event_t ev;
@@ -87,8 +85,7 @@ fail:
 	return NULL;
 }
 
-static json_t *parse_map(yaml_parser_t *p, struct anchors *a, char *err,
-			 size_t errlen)
+static json_t *parse_map(yaml_parser_t *p, struct anchors *a, char *err, size_t errlen)
 {
 	json_t *obj = json_object();
 	json_t *explicit = json_object(); /* keys written out, not merged */
@@ -103,14 +100,12 @@ static json_t *parse_map(yaml_parser_t *p, struct anchors *a, char *err,
 			return obj;
 		}
 		if (ev.type != YAML_SCALAR_EVENT) {
-			snprintf(err, errlen,
-				 "line %zu: only scalar mapping keys are supported",
+			snprintf(err, errlen, "line %zu: only scalar mapping keys are supported",
 				 ev.start_mark.line + 1);
 			yaml_event_delete(&ev);
 			goto fail;
 		}
-		char *key = strndup((const char *)ev.data.scalar.value,
-				    ev.data.scalar.length);
+		char *key = strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
 		yaml_event_delete(&ev);
 		if (next_event(p, &ev, err, errlen)) {
 			free(key);
@@ -125,8 +120,7 @@ static json_t *parse_map(yaml_parser_t *p, struct anchors *a, char *err,
 			/* merge key: keys already present win */
 			const char *k;
 			json_t *v;
-			json_object_foreach(val, k, v)
-			{
+			json_object_foreach (val, k, v) {
 				if (!json_object_get(obj, k))
 					json_object_set_new(obj, k, json_deep_copy(v));
 			}
@@ -150,8 +144,8 @@ fail:
 }
 
 /* Consumes ev. */
-static json_t *parse_node(yaml_parser_t *p, yaml_event_t *ev,
-			  struct anchors *a, char *err, size_t errlen)
+static json_t *parse_node(yaml_parser_t *p, yaml_event_t *ev, struct anchors *a, char *err,
+			  size_t errlen)
 {
 	json_t *v = NULL;
 
@@ -188,18 +182,15 @@ static json_t *parse_node(yaml_parser_t *p, yaml_event_t *ev,
 		return v;
 	}
 	case YAML_ALIAS_EVENT:
-		v = json_object_get(a->by_name,
-				    (const char *)ev->data.alias.anchor);
+		v = json_object_get(a->by_name, (const char *)ev->data.alias.anchor);
 		if (v) /* a copy: changing one use must not change the other */
 			v = json_deep_copy(v);
 		else
 			snprintf(err, errlen, "line %zu: unknown alias *%s",
-				 ev->start_mark.line + 1,
-				 (const char *)ev->data.alias.anchor);
+				 ev->start_mark.line + 1, (const char *)ev->data.alias.anchor);
 		break;
 	default:
-		snprintf(err, errlen, "line %zu: unexpected YAML event",
-			 ev->start_mark.line + 1);
+		snprintf(err, errlen, "line %zu: unexpected YAML event", ev->start_mark.line + 1);
 	}
 	yaml_event_delete(ev);
 	return v;
@@ -211,11 +202,12 @@ static void append_doc(json_t *out, json_t *doc)
 	const char *kind = json_string_value(json_object_get(doc, "kind"));
 	json_t *items = json_object_get(doc, "items");
 
-	if (kind && strlen(kind) >= 4 &&
-	    !strcmp(kind + strlen(kind) - 4, "List") && json_is_array(items)) {
+	if (kind && strlen(kind) >= 4 && !strcmp(kind + strlen(kind) - 4, "List") &&
+	    json_is_array(items)) {
 		size_t i;
 		json_t *it;
-		json_array_foreach(items, i, it) append_doc(out, json_incref(it));
+		json_array_foreach (items, i, it)
+			append_doc(out, json_incref(it));
 		json_decref(doc);
 		return;
 	}
@@ -226,8 +218,7 @@ static void append_doc(json_t *out, json_t *doc)
 	json_array_append_new(out, doc);
 }
 
-static int decode_yaml(const char *buf, size_t len, json_t *out, char *err,
-		       size_t errlen)
+static int decode_yaml(const char *buf, size_t len, json_t *out, char *err, size_t errlen)
 {
 	yaml_parser_t p;
 	yaml_event_t ev;
@@ -267,8 +258,7 @@ static int decode_yaml(const char *buf, size_t len, json_t *out, char *err,
 }
 
 /* JSON: one or more concatenated values. */
-static int decode_json(const char *buf, size_t len, json_t *out, char *err,
-		       size_t errlen)
+static int decode_json(const char *buf, size_t len, json_t *out, char *err, size_t errlen)
 {
 	size_t off = 0;
 
@@ -278,16 +268,13 @@ static int decode_json(const char *buf, size_t len, json_t *out, char *err,
 		if (off == len)
 			break;
 		json_error_t je;
-		json_t *doc = json_loadb(buf + off, len - off,
-					 JSON_DISABLE_EOF_CHECK |
-						 JSON_DECODE_ANY,
-					 &je);
+		json_t *doc =
+		    json_loadb(buf + off, len - off, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &je);
 		if (!doc) {
 			int line = je.line;
 			for (size_t i = 0; i < off; i++)
 				line += buf[i] == '\n';
-			snprintf(err, errlen, "JSON syntax error at line %d: %s",
-				 line, je.text);
+			snprintf(err, errlen, "JSON syntax error at line %d: %s", line, je.text);
 			return -1;
 		}
 		off += je.position;
@@ -296,8 +283,7 @@ static int decode_json(const char *buf, size_t len, json_t *out, char *err,
 	return 0;
 }
 
-int doc_decode(const char *buf, size_t len, json_t *out, char *err,
-	       size_t errlen)
+int doc_decode(const char *buf, size_t len, json_t *out, char *err, size_t errlen)
 {
 	size_t i = 0;
 
@@ -318,8 +304,8 @@ static int emit_scalar(yaml_emitter_t *e, const char *s, int plain_ok)
 	/* a string that would read back as another type gets quoted */
 	if (!plain_ok)
 		style = YAML_SINGLE_QUOTED_SCALAR_STYLE;
-	yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s,
-				     (int)strlen(s), 1, 1, style);
+	yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1,
+				     style);
 	return yaml_emitter_emit(e, &ev);
 }
 
@@ -332,12 +318,10 @@ static int emit_value(yaml_emitter_t *e, json_t *v)
 	case JSON_OBJECT: {
 		const char *k;
 		json_t *val;
-		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-						    YAML_BLOCK_MAPPING_STYLE);
+		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
 		if (!yaml_emitter_emit(e, &ev))
 			return -1;
-		json_object_foreach(v, k, val)
-		{
+		json_object_foreach (v, k, val) {
 			if (emit_scalar(e, k, 1) != 1 || emit_value(e, val))
 				return -1;
 		}
@@ -347,11 +331,12 @@ static int emit_value(yaml_emitter_t *e, json_t *v)
 	case JSON_ARRAY: {
 		size_t i;
 		json_t *val;
-		yaml_sequence_start_event_initialize(
-			&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
 		if (!yaml_emitter_emit(e, &ev))
 			return -1;
-		json_array_foreach(v, i, val) if (emit_value(e, val)) return -1;
+		json_array_foreach (v, i, val)
+			if (emit_value(e, val))
+				return -1;
 		yaml_sequence_end_event_initialize(&ev);
 		return yaml_emitter_emit(e, &ev) ? 0 : -1;
 	}
@@ -364,8 +349,7 @@ static int emit_value(yaml_emitter_t *e, json_t *v)
 		return emit_scalar(e, s, plain) ? 0 : -1;
 	}
 	case JSON_INTEGER:
-		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
-			 json_integer_value(v));
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		return emit_scalar(e, num, 1) ? 0 : -1;
 	case JSON_REAL:
 		snprintf(num, sizeof(num), "%.17g", json_real_value(v));
@@ -382,7 +366,8 @@ static int emit_value(yaml_emitter_t *e, json_t *v)
 /* YAML 1.1 readers (kubectl, PyYAML) take these for booleans/floats */
 static int yaml11_special(const char *s)
 {
-	static const char *const w[] = {"y", "n", "yes", "no", "on", "off", ".inf", "-.inf", "+.inf", ".nan"};
+	static const char *const w[] = {"y",   "n",    "yes",	"no",	 "on",
+					"off", ".inf", "-.inf", "+.inf", ".nan"};
 	char low[8];
 	size_t n = strlen(s);
 
@@ -400,8 +385,8 @@ static int looks_like_date(const char *s)
 {
 	if (yaml11_special(s))
 		return 1;
-	return strlen(s) >= 10 && isdigit((unsigned char)s[0]) &&
-	       isdigit((unsigned char)s[3]) && s[4] == '-' && s[7] == '-';
+	return strlen(s) >= 10 && isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[3]) &&
+	       s[4] == '-' && s[7] == '-';
 }
 
 static int write_buf(void *data, unsigned char *buf, size_t size)

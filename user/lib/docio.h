@@ -11,8 +11,7 @@
  * expanded) and append the objects to out (a JSON array). Empty documents
  * are skipped. On a syntax error returns -1 and writes a message naming the
  * line into err. */
-int doc_decode(const char *buf, size_t len, json_t *out, char *err,
-	       size_t errlen);
+int doc_decode(const char *buf, size_t len, json_t *out, char *err, size_t errlen);
 
 /* Emit v as block-style YAML into a malloc'd string (caller frees). */
 char *doc_to_yaml(json_t *v);

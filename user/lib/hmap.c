@@ -14,14 +14,12 @@ static unsigned long hash(const void *key, size_t len)
 	return h;
 }
 
-static struct hmap_ent **slot(const struct hmap *m, const void *key,
-			      size_t klen, unsigned long h)
+static struct hmap_ent **slot(const struct hmap *m, const void *key, size_t klen, unsigned long h)
 {
 	struct hmap_ent **pp = &m->b[h & (m->nb - 1)];
 
 	for (; *pp; pp = &(*pp)->next)
-		if ((*pp)->hash == h && (*pp)->klen == klen &&
-		    !memcmp((*pp)->key, key, klen))
+		if ((*pp)->hash == h && (*pp)->klen == klen && !memcmp((*pp)->key, key, klen))
 			break;
 	return pp;
 }

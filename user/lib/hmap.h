@@ -31,8 +31,8 @@ void hmap_free(struct hmap *m);
 #define hmap_dels(m, s) hmap_del(m, s, strlen(s))
 
 /* Iterate: for (size_t i = 0; i < m->nb; i++) for (e = m->b[i]; ...) */
-#define hmap_foreach(m, e, tmp)                                                \
-	for (size_t _i = 0; _i < (m)->nb; _i++)                                \
+#define hmap_foreach(m, e, tmp)                                                                    \
+	for (size_t _i = 0; _i < (m)->nb; _i++)                                                    \
 		for ((e) = (m)->b[_i]; (e) && ((tmp) = (e)->next, 1); (e) = (tmp))
 
 #endif

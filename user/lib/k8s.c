@@ -12,11 +12,10 @@ static const struct {
 	enum k8s_kind kind;
 	const char *name, *api, *args;
 } kinds[] = {
-	{K_SERVICE, "Service", "v1", "svc service services"},
-	{K_ENDPOINTSLICE, "EndpointSlice", "discovery.k8s.io/v1",
-	 "endpointslice endpointslices eps"},
-	{K_ENDPOINTS, "Endpoints", "v1", "ep endpoints"},
-	{K_POD, "Pod", "v1", "po pod pods"},
+    {K_SERVICE, "Service", "v1", "svc service services"},
+    {K_ENDPOINTSLICE, "EndpointSlice", "discovery.k8s.io/v1", "endpointslice endpointslices eps"},
+    {K_ENDPOINTS, "Endpoints", "v1", "ep endpoints"},
+    {K_POD, "Pod", "v1", "po pod pods"},
 };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -40,8 +39,7 @@ enum k8s_kind k8s_kind_from_arg(const char *s)
 	for (size_t i = 0; i < N_KINDS; i++) {
 		char list[64], *save, *w;
 		snprintf(list, sizeof(list), "%s", kinds[i].args);
-		for (w = strtok_r(list, " ", &save); w;
-		     w = strtok_r(NULL, " ", &save))
+		for (w = strtok_r(list, " ", &save); w; w = strtok_r(NULL, " ", &save))
 			if (!strcmp(w, lower))
 				return kinds[i].kind;
 	}
@@ -96,22 +94,21 @@ void errs_join(const struct errs *e, char *buf, size_t len)
 
 	buf[0] = 0;
 	for (int i = 0; i < e->n && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s",
-					i ? "; " : "", e->msg[i]);
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "; " : "", e->msg[i]);
 }
 
 /* ---- metadata ---- */
 const char *k8s_name(json_t *obj)
 {
-	const char *n = json_string_value(
-		json_object_get(json_object_get(obj, "metadata"), "name"));
+	const char *n =
+	    json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
 	return n ? n : "";
 }
 
 const char *k8s_namespace(json_t *obj)
 {
-	const char *ns = json_string_value(
-		json_object_get(json_object_get(obj, "metadata"), "namespace"));
+	const char *ns =
+	    json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
 	return ns && *ns ? ns : "default";
 }
 
@@ -119,8 +116,8 @@ void k8s_ref(json_t *obj, char *buf, size_t len)
 {
 	const char *kind = json_string_value(json_object_get(obj, "kind"));
 
-	snprintf(buf, len, "%s %s/%s", kind ? kind : "<no kind>",
-		 k8s_namespace(obj), *k8s_name(obj) ? k8s_name(obj) : "<no name>");
+	snprintf(buf, len, "%s %s/%s", kind ? kind : "<no kind>", k8s_namespace(obj),
+		 *k8s_name(obj) ? k8s_name(obj) : "<no name>");
 }
 
 /* RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63. */
@@ -131,8 +128,7 @@ bool dns1123_label(const char *s)
 	if (!n || n > 63 || s[0] == '-' || s[n - 1] == '-')
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
-		      s[i] == '-'))
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
 			return false;
 	return true;
 }
@@ -184,8 +180,7 @@ static int proto_parse(json_t *v, const char *path, struct errs *e)
 	const char *p = json_string_value(v);
 
 	if (!v || !p || !strcmp(p, "TCP"))
-		return v && !p ? (errs_add(e, path, "must be a string"), -1)
-			       : IPPROTO_TCP;
+		return v && !p ? (errs_add(e, path, "must be a string"), -1) : IPPROTO_TCP;
 	if (!strcmp(p, "UDP"))
 		return IPPROTO_UDP;
 	if (!strcmp(p, "SCTP"))
@@ -198,8 +193,7 @@ static int proto_parse(json_t *v, const char *path, struct errs *e)
 
 static bool port_ok(json_t *v)
 {
-	return json_is_integer(v) && json_integer_value(v) >= 1 &&
-	       json_integer_value(v) <= 65535;
+	return json_is_integer(v) && json_integer_value(v) >= 1 && json_integer_value(v) <= 65535;
 }
 
 static void check_meta(json_t *obj, enum k8s_kind k, struct errs *e)
@@ -210,8 +204,8 @@ static void check_meta(json_t *obj, enum k8s_kind k, struct errs *e)
 	const char *ns = json_string_value(json_object_get(md, "namespace"));
 
 	if (!api || strcmp(api, kind_api(k)))
-		errs_add(e, "apiVersion", "must be \"%s\" for kind %s, got \"%s\"",
-			 kind_api(k), k8s_kind_name(k), api ? api : "");
+		errs_add(e, "apiVersion", "must be \"%s\" for kind %s, got \"%s\"", kind_api(k),
+			 k8s_kind_name(k), api ? api : "");
 	if (!json_is_object(md)) {
 		errs_add(e, "metadata", "Required value");
 		return;
@@ -219,13 +213,11 @@ static void check_meta(json_t *obj, enum k8s_kind k, struct errs *e)
 	if (!name || !*name)
 		errs_add(e, "metadata.name", "Required value");
 	else if (k == K_SERVICE ? !dns1035_label(name) : !dns1123_subdomain(name))
-		errs_add(e, "metadata.name",
-			 "Invalid value: \"%s\": must be a DNS-%s", name,
+		errs_add(e, "metadata.name", "Invalid value: \"%s\": must be a DNS-%s", name,
 			 k == K_SERVICE ? "1035 label" : "1123 subdomain");
 	if (json_object_get(md, "namespace") && !json_is_null(json_object_get(md, "namespace")) &&
 	    (!ns || (*ns && !dns1123_label(ns))))
-		errs_add(e, "metadata.namespace",
-			 "Invalid value: \"%s\": must be a DNS-1123 label",
+		errs_add(e, "metadata.namespace", "Invalid value: \"%s\": must be a DNS-1123 label",
 			 ns ? ns : "");
 }
 
@@ -251,8 +243,7 @@ static bool in_svc_cidr(const struct k8s_ctx *ctx, const struct ipaddr *ip)
 	return false;
 }
 
-static void check_cluster_ips(json_t *spec, const struct k8s_ctx *ctx,
-			      struct errs *e)
+static void check_cluster_ips(json_t *spec, const struct k8s_ctx *ctx, struct errs *e)
 {
 	json_t *cip = json_object_get(spec, "clusterIP");
 	json_t *cips = json_object_get(spec, "clusterIPs");
@@ -267,7 +258,8 @@ static void check_cluster_ips(json_t *spec, const struct k8s_ctx *ctx,
 	if (c && *c && strcmp(c, "None")) {
 		if (ip_parse(c, &ip))
 			errs_add(e, "spec.clusterIP",
-				 "Invalid value: \"%s\": must be a valid IP address or \"None\"", c);
+				 "Invalid value: \"%s\": must be a valid IP address or \"None\"",
+				 c);
 		else if (!in_svc_cidr(ctx, &ip))
 			errs_add(e, "spec.clusterIP",
 				 "Invalid value: \"%s\": provided IP is not in the valid range", c);
@@ -279,8 +271,7 @@ static void check_cluster_ips(json_t *spec, const struct k8s_ctx *ctx,
 		return;
 	}
 	int fam0 = 0;
-	json_array_foreach(cips, i, v)
-	{
+	json_array_foreach (cips, i, v) {
 		const char *s = json_string_value(v);
 		snprintf(path, sizeof(path), "spec.clusterIPs[%zu]", i);
 		if (!s) {
@@ -288,7 +279,8 @@ static void check_cluster_ips(json_t *spec, const struct k8s_ctx *ctx,
 			continue;
 		}
 		if (i == 0 && c && *c && strcmp(s, c))
-			errs_add(e, path, "Invalid value: \"%s\": must match spec.clusterIP \"%s\"", s, c);
+			errs_add(e, path, "Invalid value: \"%s\": must match spec.clusterIP \"%s\"",
+				 s, c);
 		if (!strcmp(s, "None"))
 			continue;
 		if (ip_parse(s, &ip)) {
@@ -296,15 +288,19 @@ static void check_cluster_ips(json_t *spec, const struct k8s_ctx *ctx,
 			continue;
 		}
 		if (!in_svc_cidr(ctx, &ip))
-			errs_add(e, path, "Invalid value: \"%s\": provided IP is not in the valid range", s);
+			errs_add(e, path,
+				 "Invalid value: \"%s\": provided IP is not in the valid range", s);
 		if (i == 1 && ip.family == fam0)
-			errs_add(e, path, "Invalid value: \"%s\": must be of a different IP family than clusterIPs[0]", s);
+			errs_add(e, path,
+				 "Invalid value: \"%s\": must be of a different IP family than "
+				 "clusterIPs[0]",
+				 s);
 		fam0 = ip.family;
 	}
 }
 
-static void check_svc_ports(json_t *spec, int type, bool headless,
-			    const struct k8s_ctx *ctx, struct errs *e)
+static void check_svc_ports(json_t *spec, int type, bool headless, const struct k8s_ctx *ctx,
+			    struct errs *e)
 {
 	json_t *ports = json_object_get(spec, "ports");
 	char path[96], seen[SVC_MAX_PORTS][2][64];
@@ -327,8 +323,7 @@ static void check_svc_ports(json_t *spec, int type, bool headless,
 	}
 	if (!json_array_size(ports) && !headless && type != SVC_EXTERNAL_NAME)
 		errs_add(e, "spec.ports", "Required value");
-	json_array_foreach(ports, i, p)
-	{
+	json_array_foreach (ports, i, p) {
 		const char *name = json_string_value(json_object_get(p, "name"));
 		json_t *tp = json_object_get(p, "targetPort");
 		json_t *np = json_object_get(p, "nodePort");
@@ -336,7 +331,8 @@ static void check_svc_ports(json_t *spec, int type, bool headless,
 
 		snprintf(path, sizeof(path), "spec.ports[%zu].port", i);
 		if (!port_ok(json_object_get(p, "port")))
-			errs_add(e, path, "Invalid value: %lld: must be between 1 and 65535, inclusive",
+			errs_add(e, path,
+				 "Invalid value: %lld: must be between 1 and 65535, inclusive",
 				 json_integer_value(json_object_get(p, "port")));
 		snprintf(path, sizeof(path), "spec.ports[%zu].protocol", i);
 		proto = proto_parse(json_object_get(p, "protocol"), path, e);
@@ -353,7 +349,10 @@ static void check_svc_ports(json_t *spec, int type, bool headless,
 				errs_add(e, path, "Duplicate value: \"%s\"", name);
 			if (!strcmp(seen[j][1], seen[i][1])) {
 				snprintf(path, sizeof(path), "spec.ports[%zu]", i);
-				errs_add(e, path, "Duplicate value: port and protocol already used by spec.ports[%zu]", j);
+				errs_add(e, path,
+					 "Duplicate value: port and protocol already used by "
+					 "spec.ports[%zu]",
+					 j);
 			}
 		}
 		snprintf(path, sizeof(path), "spec.ports[%zu].targetPort", i);
@@ -362,10 +361,13 @@ static void check_svc_ports(json_t *spec, int type, bool headless,
 		    (json_is_string(tp) && !*json_string_value(tp)))
 			tp = NULL;
 		if (tp && json_is_string(tp) && !iana_svc_name(json_string_value(tp)))
-			errs_add(e, path, "Invalid value: \"%s\": must be a port number or an IANA service name",
-				 json_string_value(tp));
+			errs_add(
+			    e, path,
+			    "Invalid value: \"%s\": must be a port number or an IANA service name",
+			    json_string_value(tp));
 		else if (tp && !json_is_string(tp) && !json_is_null(tp) && !port_ok(tp))
-			errs_add(e, path, "Invalid value: %lld: must be between 1 and 65535, inclusive",
+			errs_add(e, path,
+				 "Invalid value: %lld: must be between 1 and 65535, inclusive",
 				 json_integer_value(tp));
 		snprintf(path, sizeof(path), "spec.ports[%zu].nodePort", i);
 		if (np && !json_is_null(np) && !json_is_integer(np))
@@ -380,16 +382,18 @@ static void check_svc_ports(json_t *spec, int type, bool headless,
 		if (np && !json_is_null(np) && json_integer_value(np) != 0) {
 			long long v = json_integer_value(np);
 			if (type != SVC_NODE_PORT && type != SVC_LOAD_BALANCER)
-				errs_add(e, path, "Forbidden: may not be used when `type` is 'ClusterIP'");
+				errs_add(e, path,
+					 "Forbidden: may not be used when `type` is 'ClusterIP'");
 			else if (!json_is_integer(np) || v < ctx->np_min || v > ctx->np_max)
-				errs_add(e, path, "Invalid value: %lld: provided port is not in the valid range. The range of valid ports is %u-%u",
+				errs_add(e, path,
+					 "Invalid value: %lld: provided port is not in the valid "
+					 "range. The range of valid ports is %u-%u",
 					 v, ctx->np_min, ctx->np_max);
 		}
 	}
 }
 
-static void check_service(json_t *obj, const struct k8s_ctx *ctx,
-			   struct errs *e)
+static void check_service(json_t *obj, const struct k8s_ctx *ctx, struct errs *e)
 {
 	json_t *spec = json_object_get(obj, "spec");
 	const char *t, *c, *aff;
@@ -405,17 +409,20 @@ static void check_service(json_t *obj, const struct k8s_ctx *ctx,
 	t = json_string_value(json_object_get(spec, "type"));
 	type = svc_type_parse(t);
 	if (type < 0) {
-		errs_add(e, "spec.type", "Unsupported value: \"%s\": supported values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\"", t);
+		errs_add(e, "spec.type",
+			 "Unsupported value: \"%s\": supported values: \"ClusterIP\", "
+			 "\"ExternalName\", \"LoadBalancer\", \"NodePort\"",
+			 t);
 		return;
 	}
 	c = json_string_value(json_object_get(spec, "clusterIP"));
 	bool headless = c && !strcmp(c, "None");
 	if (headless && type != SVC_CLUSTER_IP)
-		errs_add(e, "spec.clusterIP", "Invalid value: \"None\": may only be set to None for ClusterIP services");
+		errs_add(e, "spec.clusterIP",
+			 "Invalid value: \"None\": may only be set to None for ClusterIP services");
 	check_cluster_ips(spec, ctx, e);
 	check_svc_ports(spec, type, headless, ctx, e);
-	json_array_foreach(json_object_get(spec, "externalIPs"), i, v)
-	{
+	json_array_foreach (json_object_get(spec, "externalIPs"), i, v) {
 		struct ipaddr ip;
 		snprintf(path, sizeof(path), "spec.externalIPs[%zu]", i);
 		if (i >= SVC_MAX_EXT)
@@ -426,16 +433,21 @@ static void check_service(json_t *obj, const struct k8s_ctx *ctx,
 	}
 	aff = json_string_value(json_object_get(spec, "sessionAffinity"));
 	if (aff && strcmp(aff, "None") && strcmp(aff, "ClientIP"))
-		errs_add(e, "spec.sessionAffinity", "Unsupported value: \"%s\": supported values: \"ClientIP\", \"None\"", aff);
-	json_t *to = json_object_get(json_object_get(json_object_get(spec, "sessionAffinityConfig"), "clientIP"),
-				     "timeoutSeconds");
+		errs_add(e, "spec.sessionAffinity",
+			 "Unsupported value: \"%s\": supported values: \"ClientIP\", \"None\"",
+			 aff);
+	json_t *to = json_object_get(
+	    json_object_get(json_object_get(spec, "sessionAffinityConfig"), "clientIP"),
+	    "timeoutSeconds");
 	if (to && !json_is_null(to)) {
 		long long s = json_integer_value(to);
 		if (!aff || strcmp(aff, "ClientIP"))
-			errs_add(e, "spec.sessionAffinityConfig", "Forbidden: must not be set when spec.sessionAffinity is None");
+			errs_add(e, "spec.sessionAffinityConfig",
+				 "Forbidden: must not be set when spec.sessionAffinity is None");
 		else if (!json_is_integer(to) || s < 1 || s > 86400)
 			errs_add(e, "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
-				 "Invalid value: %lld: must be greater than 0 and less than 86400", s);
+				 "Invalid value: %lld: must be greater than 0 and less than 86400",
+				 s);
 	}
 	json_t *sel = json_object_get(spec, "selector");
 	if (sel && !json_is_null(sel) && !json_is_object(sel))
@@ -458,9 +470,11 @@ static void check_slice(json_t *obj, struct errs *e)
 	else if (!strcmp(at, "IPv6"))
 		fam = 6;
 	else if (strcmp(at, "FQDN"))
-		errs_add(e, "addressType", "Unsupported value: \"%s\": supported values: \"FQDN\", \"IPv4\", \"IPv6\"", at);
-	json_array_foreach(json_object_get(obj, "endpoints"), i, ep)
-	{
+		errs_add(
+		    e, "addressType",
+		    "Unsupported value: \"%s\": supported values: \"FQDN\", \"IPv4\", \"IPv6\"",
+		    at);
+	json_array_foreach (json_object_get(obj, "endpoints"), i, ep) {
 		json_t *addrs = json_object_get(ep, "addresses");
 		snprintf(path, sizeof(path), "endpoints[%zu].addresses", i);
 		if (!json_is_array(addrs) || !json_array_size(addrs) ||
@@ -468,12 +482,12 @@ static void check_slice(json_t *obj, struct errs *e)
 			errs_add(e, path, "must have 1 to 100 addresses");
 			continue;
 		}
-		json_array_foreach(addrs, j, a)
-		{
+		json_array_foreach (addrs, j, a) {
 			struct ipaddr ip;
 			snprintf(path, sizeof(path), "endpoints[%zu].addresses[%zu]", i, j);
 			if (fam && (ip_parse(json_string_value(a), &ip) || ip.family != fam))
-				errs_add(e, path, "Invalid value: \"%s\": must be a valid %s address",
+				errs_add(e, path,
+					 "Invalid value: \"%s\": must be a valid %s address",
 					 json_string_value(a) ? json_string_value(a) : "", at);
 		}
 		json_t *cond = json_object_get(ep, "conditions");
@@ -485,13 +499,13 @@ static void check_slice(json_t *obj, struct errs *e)
 				errs_add(e, path, "must be a boolean");
 		}
 	}
-	json_array_foreach(json_object_get(obj, "ports"), i, p)
-	{
+	json_array_foreach (json_object_get(obj, "ports"), i, p) {
 		json_t *port = json_object_get(p, "port");
 		const char *name = json_string_value(json_object_get(p, "name"));
 		snprintf(path, sizeof(path), "ports[%zu].port", i);
 		if (port && !json_is_null(port) && !port_ok(port))
-			errs_add(e, path, "Invalid value: %lld: must be between 1 and 65535, inclusive",
+			errs_add(e, path,
+				 "Invalid value: %lld: must be between 1 and 65535, inclusive",
 				 json_integer_value(port));
 		snprintf(path, sizeof(path), "ports[%zu].protocol", i);
 		proto_parse(json_object_get(p, "protocol"), path, e);
@@ -512,8 +526,10 @@ int k8s_validate(json_t *obj, const struct k8s_ctx *ctx, struct errs *e)
 	k = k8s_kind_of(obj);
 	if (k == K_UNKNOWN) {
 		const char *kind = json_string_value(json_object_get(obj, "kind"));
-		errs_add(e, "kind", kind ? "Unsupported value: \"%s\": supported kinds: Service, EndpointSlice, Endpoints, Pod"
-					 : "Required value%s",
+		errs_add(e, "kind",
+			 kind ? "Unsupported value: \"%s\": supported kinds: Service, "
+				"EndpointSlice, Endpoints, Pod"
+			      : "Required value%s",
 			 kind ? kind : "");
 		return -1;
 	}
@@ -533,16 +549,13 @@ static void add_eps(json_t *eps, json_t *addrs, bool ready, int fam)
 	size_t i;
 	json_t *a;
 
-	json_array_foreach(addrs, i, a)
-	{
+	json_array_foreach (addrs, i, a) {
 		struct ipaddr ip;
-		if (ip_parse(json_string_value(json_object_get(a, "ip")), &ip) ||
-		    ip.family != fam)
+		if (ip_parse(json_string_value(json_object_get(a, "ip")), &ip) || ip.family != fam)
 			continue;
-		json_t *ep = json_pack("{s:[O],s:{s:b,s:b,s:b}}", "addresses",
-				       json_object_get(a, "ip"), "conditions",
-				       "ready", ready, "serving", ready,
-				       "terminating", 0);
+		json_t *ep =
+		    json_pack("{s:[O],s:{s:b,s:b,s:b}}", "addresses", json_object_get(a, "ip"),
+			      "conditions", "ready", ready, "serving", ready, "terminating", 0);
 		json_t *ref = json_object_get(a, "targetRef");
 		if (ref)
 			json_object_set(ep, "targetRef", ref);
@@ -557,8 +570,7 @@ json_t *k8s_endpoints_to_slices(json_t *ep)
 	json_t *ss;
 	const char *name = k8s_name(ep);
 
-	json_array_foreach(json_object_get(ep, "subsets"), i, ss)
-	{
+	json_array_foreach (json_object_get(ep, "subsets"), i, ss) {
 		for (int fam = 4; fam <= 6; fam += 2) {
 			json_t *eps = json_array();
 			char sname[300];
@@ -571,15 +583,14 @@ json_t *k8s_endpoints_to_slices(json_t *ep)
 			}
 			snprintf(sname, sizeof(sname), "%s-ep%zu-v%d", name, i, fam);
 			json_t *s = json_pack(
-				"{s:s,s:s,s:{s:s,s:s,s:{s:s,s:s}},s:s,s:o,s:O}",
-				"apiVersion", "discovery.k8s.io/v1", "kind",
-				"EndpointSlice", "metadata", "name", sname,
-				"namespace", k8s_namespace(ep), "labels",
-				"kubernetes.io/service-name", name,
-				"endpointslice.kubernetes.io/managed-by",
-				"podtrace-endpoints-mirror", "addressType",
-				fam == 4 ? "IPv4" : "IPv6", "endpoints", eps,
-				"ports", json_object_get(ss, "ports") ? json_object_get(ss, "ports") : json_array());
+			    "{s:s,s:s,s:{s:s,s:s,s:{s:s,s:s}},s:s,s:o,s:O}", "apiVersion",
+			    "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata", "name",
+			    sname, "namespace", k8s_namespace(ep), "labels",
+			    "kubernetes.io/service-name", name,
+			    "endpointslice.kubernetes.io/managed-by", "podtrace-endpoints-mirror",
+			    "addressType", fam == 4 ? "IPv4" : "IPv6", "endpoints", eps, "ports",
+			    json_object_get(ss, "ports") ? json_object_get(ss, "ports")
+							 : json_array());
 			json_array_append_new(out, s);
 		}
 	}
@@ -598,19 +609,20 @@ int svc_view(json_t *obj, struct service *s)
 	memset(s, 0, sizeof(*s));
 	s->ns = k8s_namespace(obj);
 	s->name = k8s_name(obj);
-	s->type = (enum svc_type)svc_type_parse(
-		json_string_value(json_object_get(spec, "type")));
+	s->type = (enum svc_type)svc_type_parse(json_string_value(json_object_get(spec, "type")));
 	s->headless = c && !strcmp(c, "None");
 	if (json_array_size(cips)) {
-		json_array_foreach(cips, i, v) if (s->n_ips < SVC_MAX_IPS &&
-						   !ip_parse(json_string_value(v), &s->ips[s->n_ips])) s->n_ips++;
+		json_array_foreach (cips, i, v)
+			if (s->n_ips < SVC_MAX_IPS &&
+			    !ip_parse(json_string_value(v), &s->ips[s->n_ips]))
+				s->n_ips++;
 	} else if (c && !ip_parse(c, &s->ips[0])) {
 		s->n_ips = 1;
 	}
-	json_array_foreach(json_object_get(spec, "externalIPs"), i, v) if (
-		s->n_ext < SVC_MAX_EXT && !ip_parse(json_string_value(v), &s->ext[s->n_ext])) s->n_ext++;
-	json_array_foreach(json_object_get(spec, "ports"), i, v)
-	{
+	json_array_foreach (json_object_get(spec, "externalIPs"), i, v)
+		if (s->n_ext < SVC_MAX_EXT && !ip_parse(json_string_value(v), &s->ext[s->n_ext]))
+			s->n_ext++;
+	json_array_foreach (json_object_get(spec, "ports"), i, v) {
 		struct svc_port *p = &s->ports[s->n_ports++];
 		json_t *tp = json_object_get(v, "targetPort");
 		const char *proto = json_string_value(json_object_get(v, "protocol"));
@@ -624,14 +636,16 @@ int svc_view(json_t *obj, struct service *s)
 		if (json_is_string(tp))
 			p->target_name = json_string_value(tp);
 		else
-			p->target_num = json_is_integer(tp) ? (uint16_t)json_integer_value(tp) : p->port;
+			p->target_num =
+			    json_is_integer(tp) ? (uint16_t)json_integer_value(tp) : p->port;
 		if (s->n_ports == SVC_MAX_PORTS)
 			break;
 	}
 	const char *aff = json_string_value(json_object_get(spec, "sessionAffinity"));
 	s->affinity = aff && !strcmp(aff, "ClientIP");
-	json_t *to = json_object_get(json_object_get(json_object_get(spec, "sessionAffinityConfig"), "clientIP"),
-				     "timeoutSeconds");
+	json_t *to = json_object_get(
+	    json_object_get(json_object_get(spec, "sessionAffinityConfig"), "clientIP"),
+	    "timeoutSeconds");
 	s->affinity_timeout = json_is_integer(to) ? (uint32_t)json_integer_value(to) : 10800;
 	s->selector = json_object_get(spec, "selector");
 	if (!json_is_object(s->selector) || !json_object_size(s->selector))
@@ -640,8 +654,7 @@ int svc_view(json_t *obj, struct service *s)
 }
 
 /* ---- defaulting ---- */
-static int want_families(json_t *spec, const struct ipaddr *given, int ngiven,
-			 int fams[2])
+static int want_families(json_t *spec, const struct ipaddr *given, int ngiven, int fams[2])
 {
 	json_t *fl = json_object_get(spec, "ipFamilies");
 	const char *pol = json_string_value(json_object_get(spec, "ipFamilyPolicy"));
@@ -651,8 +664,7 @@ static int want_families(json_t *spec, const struct ipaddr *given, int ngiven,
 
 	for (int k = 0; k < ngiven; k++)
 		fams[n++] = given[k].family;
-	json_array_foreach(fl, i, v)
-	{
+	json_array_foreach (fl, i, v) {
 		int f = !strcmp(json_string_value(v) ? json_string_value(v) : "", "IPv6") ? 6 : 4;
 		if (n < 2 && (n == 0 || fams[0] != f))
 			fams[n++] = f;
@@ -677,11 +689,12 @@ static void set_cluster_ips(json_t *spec, const struct ipaddr *ips, int n)
 	json_object_set_new(spec, "clusterIPs", arr);
 	json_object_set_new(spec, "ipFamilies", fams);
 	if (!json_object_get(spec, "ipFamilyPolicy"))
-		json_object_set_new(spec, "ipFamilyPolicy", json_string(n == 2 ? "RequireDualStack" : "SingleStack"));
+		json_object_set_new(spec, "ipFamilyPolicy",
+				    json_string(n == 2 ? "RequireDualStack" : "SingleStack"));
 }
 
-static int default_ips(json_t *spec, json_t *pspec, const char *owner,
-		       const struct svc_alloc *a, struct errs *e)
+static int default_ips(json_t *spec, json_t *pspec, const char *owner, const struct svc_alloc *a,
+		       struct errs *e)
 {
 	struct service cur, prev;
 	struct ipaddr ips[2];
@@ -714,15 +727,21 @@ static int default_ips(json_t *spec, json_t *pspec, const char *owner,
 		if (f == -1)
 			f = ips[0].family == 4 ? 6 : 4;
 		if (a->ip(a->ctx, owner, f, &ips[n])) {
-			const char *pol = json_string_value(json_object_get(spec, "ipFamilyPolicy"));
+			const char *pol =
+			    json_string_value(json_object_get(spec, "ipFamilyPolicy"));
 			if (fams[i] == -1 && (!pol || strcmp(pol, "RequireDualStack")))
 				continue; /* PreferDualStack without a second CIDR */
 			if (fams[i] == -1) {
-				errs_add(e, "spec.ipFamilyPolicy", "Invalid value: \"RequireDualStack\": this node is not configured for dual-stack services (one --service-cidr)");
+				errs_add(e, "spec.ipFamilyPolicy",
+					 "Invalid value: \"RequireDualStack\": this node is not "
+					 "configured for dual-stack services (one --service-cidr)");
 				return -1;
 			}
-			errs_add(e, "spec.clusterIP", "Internal error: no free IP in the %s service CIDR",
-				 f == 6 ? "IPv6" : f == 4 ? "IPv4" : "configured");
+			errs_add(e, "spec.clusterIP",
+				 "Internal error: no free IP in the %s service CIDR",
+				 f == 6	  ? "IPv6"
+				 : f == 4 ? "IPv4"
+					  : "configured");
 			return -1;
 		}
 		n++;
@@ -739,22 +758,24 @@ static int default_node_ports(json_t *spec, json_t *pspec, const char *owner,
 	json_t *p, *pp;
 	char path[64];
 
-	json_array_foreach(json_object_get(spec, "ports"), i, p)
-	{
+	json_array_foreach (json_object_get(spec, "ports"), i, p) {
 		uint16_t np = (uint16_t)json_integer_value(json_object_get(p, "nodePort"));
 		snprintf(path, sizeof(path), "spec.ports[%zu].nodePort", i);
 		if (!np) {
 			/* keep the port of the same (port, protocol) as before */
-			json_array_foreach(json_object_get(pspec, "ports"), j, pp)
-			{
-				if (json_equal(json_object_get(pp, "port"), json_object_get(p, "port")) &&
-				    !strcmp(json_string_value(json_object_get(pp, "protocol")) ?: "TCP",
-					    json_string_value(json_object_get(p, "protocol")) ?: "TCP"))
-					np = (uint16_t)json_integer_value(json_object_get(pp, "nodePort"));
+			json_array_foreach (json_object_get(pspec, "ports"), j, pp) {
+				if (json_equal(json_object_get(pp, "port"),
+					       json_object_get(p, "port")) &&
+				    !strcmp(
+					json_string_value(json_object_get(pp, "protocol")) ?: "TCP",
+					json_string_value(json_object_get(p, "protocol")) ?: "TCP"))
+					np = (uint16_t)json_integer_value(
+					    json_object_get(pp, "nodePort"));
 			}
 		}
 		if (np && a->claim_port(a->ctx, owner, np)) {
-			errs_add(e, path, "Invalid value: %u: provided port is already allocated", np);
+			errs_add(e, path, "Invalid value: %u: provided port is already allocated",
+				 np);
 			return -1;
 		}
 		if (!np && a->node_port(a->ctx, owner, &np)) {
@@ -766,8 +787,7 @@ static int default_node_ports(json_t *spec, json_t *pspec, const char *owner,
 	return 0;
 }
 
-int svc_default(json_t *obj, json_t *prev, const struct svc_alloc *a,
-		struct errs *e)
+int svc_default(json_t *obj, json_t *prev, const struct svc_alloc *a, struct errs *e)
 {
 	json_t *spec = json_object_get(obj, "spec");
 	json_t *pspec = prev ? json_object_get(prev, "spec") : NULL;
@@ -782,8 +802,7 @@ int svc_default(json_t *obj, json_t *prev, const struct svc_alloc *a,
 		json_object_set_new(spec, "type", json_string("ClusterIP"));
 	if (!json_object_get(spec, "sessionAffinity"))
 		json_object_set_new(spec, "sessionAffinity", json_string("None"));
-	json_array_foreach(json_object_get(spec, "ports"), i, p)
-	{
+	json_array_foreach (json_object_get(spec, "ports"), i, p) {
 		if (!json_object_get(p, "protocol"))
 			json_object_set_new(p, "protocol", json_string("TCP"));
 		json_t *tp = json_object_get(p, "targetPort");
@@ -801,7 +820,8 @@ int svc_default(json_t *obj, json_t *prev, const struct svc_alloc *a,
 		json_t *fl = json_object_get(spec, "ipFamilies");
 		json_object_set_new(spec, "clusterIPs", json_pack("[s]", "None"));
 		if (!json_array_size(fl))
-			json_object_set_new(spec, "ipFamilies", json_pack("[s]", a->family0 == 6 ? "IPv6" : "IPv4"));
+			json_object_set_new(spec, "ipFamilies",
+					    json_pack("[s]", a->family0 == 6 ? "IPv6" : "IPv4"));
 		if (!json_object_get(spec, "ipFamilyPolicy"))
 			json_object_set_new(spec, "ipFamilyPolicy", json_string("SingleStack"));
 	}
@@ -816,9 +836,9 @@ int svc_default(json_t *obj, json_t *prev, const struct svc_alloc *a,
 /* ---- backend selection ---- */
 const char *slice_service(json_t *slice)
 {
-	return json_string_value(json_object_get(
-		json_object_get(json_object_get(slice, "metadata"), "labels"),
-		"kubernetes.io/service-name"));
+	return json_string_value(
+	    json_object_get(json_object_get(json_object_get(slice, "metadata"), "labels"),
+			    "kubernetes.io/service-name"));
 }
 
 /* The slice port serving this service port: kube-proxy matches by the
@@ -830,8 +850,7 @@ static uint16_t slice_port(json_t *slice, const struct svc_port *sp)
 	json_t *p;
 	uint16_t by_target = 0;
 
-	json_array_foreach(json_object_get(slice, "ports"), i, p)
-	{
+	json_array_foreach (json_object_get(slice, "ports"), i, p) {
 		const char *n = json_string_value(json_object_get(p, "name"));
 		const char *proto = json_string_value(json_object_get(p, "protocol"));
 		uint16_t port = (uint16_t)json_integer_value(json_object_get(p, "port"));
@@ -863,8 +882,8 @@ static int be_cmp(const void *x, const void *y)
 	return c ? c : (int)a->port - (int)b->port;
 }
 
-int select_backends(const struct service *s, const struct svc_port *sp,
-		    int family, json_t *slices, struct backend *out, int max)
+int select_backends(const struct service *s, const struct svc_port *sp, int family, json_t *slices,
+		    struct backend *out, int max)
 {
 	int n_ready = 0, n_fallback = 0, n;
 	size_t i, j, k;
@@ -874,8 +893,7 @@ int select_backends(const struct service *s, const struct svc_port *sp,
 	/* two passes: ready endpoints; else serving and terminating ones */
 	for (int pass = 0; pass < 2; pass++) {
 		n = 0;
-		json_array_foreach(slices, i, sl)
-		{
+		json_array_foreach (slices, i, sl) {
 			const char *at = json_string_value(json_object_get(sl, "addressType"));
 			uint16_t port;
 
@@ -884,8 +902,7 @@ int select_backends(const struct service *s, const struct svc_port *sp,
 			port = slice_port(sl, sp);
 			if (!port)
 				continue;
-			json_array_foreach(json_object_get(sl, "endpoints"), j, ep)
-			{
+			json_array_foreach (json_object_get(sl, "endpoints"), j, ep) {
 				bool ready = cond(ep, "ready", true);
 				bool serving = cond(ep, "serving", ready);
 				bool term = cond(ep, "terminating", false);
@@ -893,8 +910,7 @@ int select_backends(const struct service *s, const struct svc_port *sp,
 
 				if (!take)
 					continue;
-				json_array_foreach(json_object_get(ep, "addresses"), k, a)
-				{
+				json_array_foreach (json_object_get(ep, "addresses"), k, a) {
 					struct backend b = {.port = port, .terminating = term};
 					if (ip_parse(json_string_value(a), &b.addr) ||
 					    b.addr.family != family || n >= max)

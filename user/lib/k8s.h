@@ -32,7 +32,7 @@ struct errs {
 	int n;
 };
 void errs_add(struct errs *e, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void errs_free(struct errs *e);
 /* Join as "a; b; c" into buf. */
 void errs_join(const struct errs *e, char *buf, size_t len);
@@ -69,8 +69,8 @@ struct svc_port {
 	const char *name; /* "" when unnamed */
 	uint8_t proto;	  /* IPPROTO_* */
 	uint16_t port;
-	uint16_t node_port;	/* 0 = none */
-	uint16_t target_num;	/* 0 when named */
+	uint16_t node_port;	 /* 0 = none */
+	uint16_t target_num;	 /* 0 when named */
 	const char *target_name; /* NULL when numeric */
 };
 
@@ -105,8 +105,7 @@ struct svc_alloc {
 	int (*claim_ip)(void *ctx, const char *owner, const struct ipaddr *ip);
 	int (*claim_port)(void *ctx, const char *owner, uint16_t port);
 };
-int svc_default(json_t *obj, json_t *prev, const struct svc_alloc *a,
-		struct errs *e);
+int svc_default(json_t *obj, json_t *prev, const struct svc_alloc *a, struct errs *e);
 
 /* ---- EndpointSlice view and backend selection ---- */
 struct backend {
@@ -124,7 +123,7 @@ const char *slice_service(json_t *slice);
  * ready, serving+terminating ones (KEP-1669). A named targetPort resolves
  * per slice through the slice's ports. Returns the count written to out
  * (at most max), deduplicated and sorted for a stable slot layout. */
-int select_backends(const struct service *s, const struct svc_port *sp,
-		    int family, json_t *slices, struct backend *out, int max);
+int select_backends(const struct service *s, const struct svc_port *sp, int family, json_t *slices,
+		    struct backend *out, int max);
 
 #endif

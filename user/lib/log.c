@@ -21,8 +21,7 @@ void logf_(enum log_level lvl, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ldZ %-5s ", when, ts.tv_nsec / 1000000,
-		names[lvl]);
+	fprintf(stderr, "%s.%03ldZ %-5s ", when, ts.tv_nsec / 1000000, names[lvl]);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

@@ -6,8 +6,7 @@ enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 extern enum log_level log_level;
 
-void logf_(enum log_level lvl, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void logf_(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_err(...) logf_(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) logf_(LOG_WARN, __VA_ARGS__)

@@ -23,8 +23,7 @@ int ip_parse(const char *s, struct ipaddr *out)
 
 const char *ip_str(const struct ipaddr *ip, char *buf, size_t len)
 {
-	if (!inet_ntop(ip->family == 4 ? AF_INET : AF_INET6, ip->a, buf,
-		       (socklen_t)len))
+	if (!inet_ntop(ip->family == 4 ? AF_INET : AF_INET6, ip->a, buf, (socklen_t)len))
 		snprintf(buf, len, "?");
 	return buf;
 }
@@ -62,9 +61,9 @@ int cidr_parse(const char *s, struct cidr *out)
 	/* clear host bits */
 	for (int i = 0; i < 4; i++) {
 		int lo = i * 32, keep = out->bits - lo;
-		uint32_t mask = keep >= 32 ? 0xffffffffu
-			      : keep <= 0  ? 0
-					   : ~((1u << (32 - keep)) - 1);
+		uint32_t mask = keep >= 32  ? 0xffffffffu
+				: keep <= 0 ? 0
+					    : ~((1u << (32 - keep)) - 1);
 		out->base.a[i] = htonl(ntohl(out->base.a[i]) & mask);
 	}
 	return 0;
@@ -76,9 +75,9 @@ bool cidr_contains(const struct cidr *c, const struct ipaddr *ip)
 		return false;
 	for (int i = 0; i < 4; i++) {
 		int keep = c->bits - i * 32;
-		uint32_t mask = keep >= 32 ? 0xffffffffu
-			      : keep <= 0  ? 0
-					   : ~((1u << (32 - keep)) - 1);
+		uint32_t mask = keep >= 32  ? 0xffffffffu
+				: keep <= 0 ? 0
+					    : ~((1u << (32 - keep)) - 1);
 		if ((ntohl(ip->a[i]) & mask) != ntohl(c->base.a[i]))
 			return false;
 	}

@@ -11,11 +11,22 @@ static const struct {
 	const char *sfx;
 	long double mul;
 } sfxs[] = {
-	{"Ki", 1024.0L}, {"Mi", 1048576.0L}, {"Gi", 1073741824.0L},
-	{"Ti", 1099511627776.0L}, {"Pi", 1125899906842624.0L},
-	{"Ei", 1152921504606846976.0L}, {"n", 1e-9L}, {"u", 1e-6L},
-	{"m", 1e-3L}, {"k", 1e3L}, {"M", 1e6L}, {"G", 1e9L}, {"T", 1e12L},
-	{"P", 1e15L}, {"E", 1e18L}, {"", 1.0L},
+    {"Ki", 1024.0L},
+    {"Mi", 1048576.0L},
+    {"Gi", 1073741824.0L},
+    {"Ti", 1099511627776.0L},
+    {"Pi", 1125899906842624.0L},
+    {"Ei", 1152921504606846976.0L},
+    {"n", 1e-9L},
+    {"u", 1e-6L},
+    {"m", 1e-3L},
+    {"k", 1e3L},
+    {"M", 1e6L},
+    {"G", 1e9L},
+    {"T", 1e12L},
+    {"P", 1e15L},
+    {"E", 1e18L},
+    {"", 1.0L},
 };
 
 static int qty_parse(const char *s, long double *out)
@@ -71,11 +82,20 @@ static const char *qty_str(json_t *v, char *buf, size_t len)
 /* Fields that would change behaviour and podtrace cannot honour: refused
  * by name rather than silently ignored. */
 static const char *const refused_spec[] = {
-	"hostNetwork", "hostPID", "hostIPC", "hostUsers", "shareProcessNamespace",
-	"runtimeClassName", "ephemeralContainers", "resourceClaims", "os",
+    "hostNetwork",
+    "hostPID",
+    "hostIPC",
+    "hostUsers",
+    "shareProcessNamespace",
+    "runtimeClassName",
+    "ephemeralContainers",
+    "resourceClaims",
+    "os",
 };
 static const char *const refused_ctr[] = {
-	"volumeDevices", "resizePolicy", "restartPolicy",
+    "volumeDevices",
+    "resizePolicy",
+    "restartPolicy",
 };
 
 static void check_quantity(json_t *v, const char *path, bool cpu, struct errs *e)
@@ -84,7 +104,9 @@ static void check_quantity(json_t *v, const char *path, bool cpu, struct errs *e
 	const char *s = qty_str(v, buf, sizeof(buf));
 
 	if (!s || (cpu ? qty_milli(s) : qty_bytes(s)) < 0)
-		errs_add(e, path, "Invalid value: \"%s\": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+		errs_add(e, path,
+			 "Invalid value: \"%s\": quantities must match the regular expression "
+			 "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
 			 s ? s : "?");
 }
 
@@ -98,11 +120,14 @@ static void check_resources(json_t *res, const char *base, struct errs *e)
 		const char *key;
 		json_t *v;
 
-		json_object_foreach(m, key, v)
-		{
+		json_object_foreach (m, key, v) {
 			snprintf(path, sizeof(path), "%s.resources.%s[%s]", base, kinds[k], key);
-			if (strcmp(key, "cpu") && strcmp(key, "memory") && strcmp(key, "ephemeral-storage"))
-				errs_add(e, path, "Unsupported value: \"%s\": podtrace enforces cpu and memory", key);
+			if (strcmp(key, "cpu") && strcmp(key, "memory") &&
+			    strcmp(key, "ephemeral-storage"))
+				errs_add(
+				    e, path,
+				    "Unsupported value: \"%s\": podtrace enforces cpu and memory",
+				    key);
 			else
 				check_quantity(v, path, !strcmp(key, "cpu"), e);
 		}
@@ -112,7 +137,8 @@ static void check_resources(json_t *res, const char *base, struct errs *e)
 	char b1[64], b2[64];
 	if (lim && req && qty_milli(qty_str(req, b1, 64)) > qty_milli(qty_str(lim, b2, 64))) {
 		snprintf(path, sizeof(path), "%s.resources.requests", base);
-		errs_add(e, path, "Invalid value: \"%s\": must be less than or equal to cpu limit", qty_str(req, b1, 64));
+		errs_add(e, path, "Invalid value: \"%s\": must be less than or equal to cpu limit",
+			 qty_str(req, b1, 64));
 	}
 }
 
@@ -121,7 +147,9 @@ static bool strings(json_t *a)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(a, i, v) if (!json_is_string(v)) return false;
+	json_array_foreach (a, i, v)
+		if (!json_is_string(v))
+			return false;
 	return true;
 }
 
@@ -146,7 +174,8 @@ static void check_probe(json_t *p, const char *path, struct errs *e)
 	if (json_object_get(p, "grpc"))
 		errs_add(e, path, "Unsupported value: grpc probes are not supported by podtrace");
 	else if (n != 1)
-		errs_add(e, path, "Invalid value: must specify exactly one of exec, tcpSocket, httpGet");
+		errs_add(e, path,
+			 "Invalid value: must specify exactly one of exec, tcpSocket, httpGet");
 	if (json_object_get(p, "exec")) {
 		snprintf(sub, sizeof(sub), "%s.exec.command", path);
 		check_exec(p, sub, e);
@@ -167,14 +196,14 @@ static void check_mounts(json_t *c, const char *base, json_t *volumes, struct er
 	size_t i, j;
 	json_t *m, *v;
 
-	json_array_foreach(json_object_get(c, "volumeMounts"), i, m)
-	{
+	json_array_foreach (json_object_get(c, "volumeMounts"), i, m) {
 		const char *name = json_string_value(json_object_get(m, "name"));
 		const char *at = json_string_value(json_object_get(m, "mountPath"));
 		bool found = false;
 
-		json_array_foreach(volumes, j, v) found |= name && json_string_value(json_object_get(v, "name")) &&
-							  !strcmp(name, json_string_value(json_object_get(v, "name")));
+		json_array_foreach (volumes, j, v)
+			found |= name && json_string_value(json_object_get(v, "name")) &&
+				 !strcmp(name, json_string_value(json_object_get(v, "name")));
 		snprintf(path, sizeof(path), "%s.volumeMounts[%zu].name", base, i);
 		if (!found)
 			errs_add(e, path, "Not found: \"%s\"", name ? name : "");
@@ -184,8 +213,7 @@ static void check_mounts(json_t *c, const char *base, json_t *volumes, struct er
 	}
 }
 
-static void check_container(json_t *c, const char *base, bool init, json_t *names,
-			    struct errs *e)
+static void check_container(json_t *c, const char *base, bool init, json_t *names, struct errs *e)
 {
 	const char *name = json_string_value(json_object_get(c, "name"));
 	json_t *cmd = json_object_get(c, "command");
@@ -204,7 +232,9 @@ static void check_container(json_t *c, const char *base, bool init, json_t *name
 		json_object_set_new(names, name, json_true());
 	snprintf(path, sizeof(path), "%s.command", base);
 	if (!json_is_array(cmd) || !json_array_size(cmd))
-		errs_add(e, path, "Required value: podtrace runs no images: command must name a program on the host");
+		errs_add(e, path,
+			 "Required value: podtrace runs no images: command must name a program on "
+			 "the host");
 	else if (!strings(cmd))
 		errs_add(e, path, "Invalid value: must be a list of strings");
 	json_t *args = json_object_get(c, "args");
@@ -266,37 +296,41 @@ void pod_validate(json_t *obj, struct errs *e)
 	if (json_array_size(json_object_get(spec, "containers")) > POD_MAX_CTRS ||
 	    json_array_size(json_object_get(spec, "initContainers")) > POD_MAX_CTRS)
 		errs_add(e, "spec.containers", "Too many: at most %d containers", POD_MAX_CTRS);
-	json_array_foreach(json_object_get(spec, "initContainers"), i, c)
-	{
+	json_array_foreach (json_object_get(spec, "initContainers"), i, c) {
 		snprintf(path, sizeof(path), "spec.initContainers[%zu]", i);
 		check_container(c, path, true, names, e);
 		check_mounts(c, path, json_object_get(spec, "volumes"), e);
 	}
-	json_array_foreach(json_object_get(spec, "containers"), i, c)
-	{
+	json_array_foreach (json_object_get(spec, "containers"), i, c) {
 		snprintf(path, sizeof(path), "spec.containers[%zu]", i);
 		check_container(c, path, false, names, e);
 		check_mounts(c, path, json_object_get(spec, "volumes"), e);
 	}
 	rp = json_string_value(json_object_get(spec, "restartPolicy"));
 	if (rp && strcmp(rp, "Always") && strcmp(rp, "OnFailure") && strcmp(rp, "Never"))
-		errs_add(e, "spec.restartPolicy", "Unsupported value: \"%s\": supported values: \"Always\", \"Never\", \"OnFailure\"", rp);
+		errs_add(e, "spec.restartPolicy",
+			 "Unsupported value: \"%s\": supported values: \"Always\", \"Never\", "
+			 "\"OnFailure\"",
+			 rp);
 	v = json_object_get(spec, "terminationGracePeriodSeconds");
 	if (v && (!json_is_integer(v) || json_integer_value(v) < 0))
 		errs_add(e, "spec.terminationGracePeriodSeconds", "Invalid value: must be >= 0");
-	json_array_foreach(json_object_get(spec, "volumes"), i, v)
-	{
+	json_array_foreach (json_object_get(spec, "volumes"), i, v) {
 		snprintf(path, sizeof(path), "spec.volumes[%zu]", i);
 		if (!json_object_get(v, "emptyDir"))
-			errs_add(e, path, "Unsupported value: only emptyDir volumes are supported by podtrace");
+			errs_add(
+			    e, path,
+			    "Unsupported value: only emptyDir volumes are supported by podtrace");
 	}
 	json_t *ann = json_object_get(json_object_get(obj, "metadata"), "annotations");
-	static const char *const bw[] = {"kubernetes.io/egress-bandwidth", "kubernetes.io/ingress-bandwidth"};
+	static const char *const bw[] = {"kubernetes.io/egress-bandwidth",
+					 "kubernetes.io/ingress-bandwidth"};
 	for (int k = 0; k < 2; k++) {
 		const char *s = json_string_value(json_object_get(ann, bw[k]));
 		snprintf(path, sizeof(path), "metadata.annotations[%s]", bw[k]);
 		if (s && qty_bytes(s) <= 0)
-			errs_add(e, path, "Invalid value: \"%s\": must be a positive quantity (bits/s)", s);
+			errs_add(e, path,
+				 "Invalid value: \"%s\": must be a positive quantity (bits/s)", s);
 	}
 out:
 	json_decref(names);
@@ -322,8 +356,7 @@ static uint16_t probe_port(json_t *port, json_t *ports)
 
 	if (json_is_integer(port))
 		return (uint16_t)json_integer_value(port);
-	json_array_foreach(ports, i, p)
-	{
+	json_array_foreach (ports, i, p) {
 		const char *n = json_string_value(json_object_get(p, "name"));
 		if (n && json_string_value(port) && !strcmp(n, json_string_value(port)))
 			return (uint16_t)json_integer_value(json_object_get(p, "containerPort"));
@@ -354,10 +387,18 @@ static void probe_view(json_t *j, json_t *ports, struct probe *p)
 		p->host = json_string_value(json_object_get(h, "host"));
 	}
 	p->initial_delay_s = (int)json_integer_value(json_object_get(j, "initialDelaySeconds"));
-	p->period_s = json_is_integer(json_object_get(j, "periodSeconds")) ? (int)json_integer_value(json_object_get(j, "periodSeconds")) : 10;
-	p->timeout_s = json_is_integer(json_object_get(j, "timeoutSeconds")) ? (int)json_integer_value(json_object_get(j, "timeoutSeconds")) : 1;
-	p->success_threshold = json_is_integer(json_object_get(j, "successThreshold")) ? (int)json_integer_value(json_object_get(j, "successThreshold")) : 1;
-	p->failure_threshold = json_is_integer(json_object_get(j, "failureThreshold")) ? (int)json_integer_value(json_object_get(j, "failureThreshold")) : 3;
+	p->period_s = json_is_integer(json_object_get(j, "periodSeconds"))
+			  ? (int)json_integer_value(json_object_get(j, "periodSeconds"))
+			  : 10;
+	p->timeout_s = json_is_integer(json_object_get(j, "timeoutSeconds"))
+			   ? (int)json_integer_value(json_object_get(j, "timeoutSeconds"))
+			   : 1;
+	p->success_threshold = json_is_integer(json_object_get(j, "successThreshold"))
+				   ? (int)json_integer_value(json_object_get(j, "successThreshold"))
+				   : 1;
+	p->failure_threshold = json_is_integer(json_object_get(j, "failureThreshold"))
+				   ? (int)json_integer_value(json_object_get(j, "failureThreshold"))
+				   : 3;
 }
 
 static void ctr_view(json_t *c, struct container *v)
@@ -380,10 +421,13 @@ static void ctr_view(json_t *c, struct container *v)
 	/* a limit without a request defaults the request, as the API server */
 	if (!json_object_get(json_object_get(json_object_get(c, "resources"), "requests"), "cpu"))
 		v->cpu_req_m = v->cpu_lim_m;
-	if (!json_object_get(json_object_get(json_object_get(c, "resources"), "requests"), "memory"))
+	if (!json_object_get(json_object_get(json_object_get(c, "resources"), "requests"),
+			     "memory"))
 		v->mem_req = v->mem_lim;
-	v->post_start = json_object_get(json_object_get(json_object_get(lc, "postStart"), "exec"), "command");
-	v->pre_stop = json_object_get(json_object_get(json_object_get(lc, "preStop"), "exec"), "command");
+	v->post_start =
+	    json_object_get(json_object_get(json_object_get(lc, "postStart"), "exec"), "command");
+	v->pre_stop =
+	    json_object_get(json_object_get(json_object_get(lc, "preStop"), "exec"), "command");
 	probe_view(json_object_get(c, "readinessProbe"), v->ports, &v->readiness);
 	probe_view(json_object_get(c, "livenessProbe"), v->ports, &v->liveness);
 	probe_view(json_object_get(c, "startupProbe"), v->ports, &v->startup);
@@ -405,10 +449,12 @@ int pod_view(json_t *obj, struct pod *p)
 	p->name = k8s_name(obj);
 	p->uid = json_string_value(json_object_get(md, "uid"));
 	p->labels = json_object_get(md, "labels");
-	json_array_foreach(json_object_get(spec, "initContainers"), i, c) if (p->n_init < POD_MAX_CTRS)
-		ctr_view(c, &p->init[p->n_init++]);
-	json_array_foreach(json_object_get(spec, "containers"), i, c) if (p->n_ctr < POD_MAX_CTRS)
-		ctr_view(c, &p->ctr[p->n_ctr++]);
+	json_array_foreach (json_object_get(spec, "initContainers"), i, c)
+		if (p->n_init < POD_MAX_CTRS)
+			ctr_view(c, &p->init[p->n_init++]);
+	json_array_foreach (json_object_get(spec, "containers"), i, c)
+		if (p->n_ctr < POD_MAX_CTRS)
+			ctr_view(c, &p->ctr[p->n_ctr++]);
 	p->restart = !rp || !strcmp(rp, "Always") ? RESTART_ALWAYS
 		     : !strcmp(rp, "OnFailure")	  ? RESTART_ON_FAILURE
 						  : RESTART_NEVER;
@@ -458,8 +504,7 @@ bool selector_matches(json_t *selector, json_t *labels)
 
 	if (!json_is_object(selector) || !json_object_size(selector))
 		return false;
-	json_object_foreach(selector, k, v)
-	{
+	json_object_foreach (selector, k, v) {
 		json_t *l = json_object_get(labels, k);
 		if (!json_is_string(l) || !json_equal(l, v))
 			return false;

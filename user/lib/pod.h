@@ -32,7 +32,7 @@ struct container {
 	const char *name, *image, *workdir;
 	json_t *command, *args, *env, *ports, *mounts;
 	int64_t cpu_req_m, cpu_lim_m, mem_req, mem_lim; /* 0 = unset */
-	json_t *post_start, *pre_stop; /* exec command arrays, or NULL */
+	json_t *post_start, *pre_stop;			/* exec command arrays, or NULL */
 	struct probe readiness, liveness, startup;
 };
 
