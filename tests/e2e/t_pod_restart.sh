@@ -25,9 +25,13 @@ poll_until 10 is_ready keep || fail "not ready"
 ip=$(ptj pod keep 'd["status"]["podIP"]'); uid=$(pod_uid keep)
 answers() { [[ $(ptc --cgroup "$T_CG" -n 5 10.96.11.1 80) == *"ok keep:8080 5"* ]]; }
 answers && ok "pod answers through its Service" || fail "no answer"
+ptc --cgroup "$T_CG" -n 4000 10.96.11.1 80 >"$T_DIR/cont.out" &
+bg=$!
 pt_kill9
 answers && ok "daemon dead: the pod still runs and answers" || fail "pod died with the daemon"
 pt_start
+wait $bg
+expect_eq "$(pt_count "$(cat "$T_DIR/cont.out")" "ok keep:8080")" 4000 "4000 connects across kill -9 and restart: none failed"
 poll_until 5 is_ready keep && ok "re-adopted: Ready" || fail "not re-adopted: $(pod_phase keep)"
 expect_eq "$(ptj pod keep 'd["status"]["podIP"]')" "$ip" "same pod IP"
 expect_eq "$(pod_uid keep)" "$uid" "same uid"

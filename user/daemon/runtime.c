@@ -224,7 +224,9 @@ static void rearm(void)
 		for (int i = 0; i < p->n_c; i++) {
 			struct rctr *c = &p->c[i];
 			consider(&best, c->backoff_until);
-			if (c->state == CS_RUNNING)
+			/* probes wait for the exec event, which runs pod_step */
+			bool waiting_exec = events_tracing() && !c->start_seen;
+			if (c->state == CS_RUNNING && !waiting_exec)
 				for (int k = 0; k < PK__N; k++)
 					if (!c->probing[k])
 						consider(&best, c->next_probe[k]);
@@ -827,9 +829,11 @@ static void run_probes(struct rpod *p, struct rctr *c, double now)
 		const struct probe *pr = probe_of(p, c, k);
 		if (!c->next_probe[k] || c->probing[k] || now < c->next_probe[k])
 			continue;
-		/* startup gates the others; probes wait for postStart */
+		/* startup gates the others; probes wait for postStart, and for
+		 * the process to exist (the kernel saw its exec) */
 		if (!c->post_start_done ||
-		    (k != PK_START && spec_of(p, c)->startup.type != PROBE_NONE && !c->started))
+		    (k != PK_START && spec_of(p, c)->startup.type != PROBE_NONE && !c->started) ||
+		    (events_tracing() && !c->start_seen && now - c->started_mono < 2))
 			continue;
 		if (spawn_task(p, c, T_PROBE, k, pr->timeout_s))
 			c->probing[k] = true;
@@ -859,12 +863,13 @@ static void ctr_tick(struct rpod *p, struct rctr *c, double now)
 	}
 	/* without a readiness probe: ready once the process runs (the kernel
 	 * saw its exec, when tracing) and postStart is done */
-	if (spec_of(p, c)->readiness.type == PROBE_NONE && !c->ready && c->started &&
+	if (!c->init && spec_of(p, c)->readiness.type == PROBE_NONE && !c->ready && c->started &&
 	    c->post_start_done &&
 	    (c->start_seen || !events_tracing() ||
 	     now - c->started_mono > 2 /* exec event lost */)) {
 		c->ready = true;
 		stage(p, c, "Ready", NULL);
+		save_state(p);
 	}
 	run_probes(p, c, now);
 }
@@ -972,13 +977,13 @@ static void save_state(struct rpod *p)
 		struct rctr *c = &p->c[i];
 		json_array_append_new(
 		    ctrs,
-		    json_pack("{s:s,s:i,s:s,s:s,s:i,s:i,s:i,s:I,s:I,s:i,s:i,s:b,s:b,s:f}", "name",
+		    json_pack("{s:s,s:i,s:s,s:s,s:i,s:i,s:i,s:I,s:I,s:i,s:i,s:b,s:b,s:f,s:b}", "name",
 			      c->name, "state", c->state, "reason", c->reason, "message",
 			      c->message, "exitCode", c->exit_code, "signal", c->signal, "restarts",
 			      c->restarts, "startedAt", (json_int_t)c->started_at, "finishedAt",
 			      (json_int_t)c->finished_at, "shim", (int)c->shim, "runId",
 			      (int)c->run_id, "postStartDone", c->post_start_done, "everStarted",
-			      c->ever_started, "backoff", c->backoff_s));
+			      c->ever_started, "backoff", c->backoff_s, "ready", c->ready));
 	}
 	j = json_pack("{s:i,s:s,s:s,s:s,s:s,s:b,s:I,s:o}", "podId", p->pod_id, "netns",
 		      p->net.netns, "veth", p->net.veth, "ip", ip_str(&p->net.ip, tmp, sizeof(tmp)),
@@ -1606,9 +1611,12 @@ static void adopt_one(struct daemon *d, json_t *obj)
 			continue;
 		}
 		/* probe again at once: their state died with the old daemon */
+		/* the process is already there; readiness carries over (and
+		 * is probed again at once) so a daemon restart does not take
+		 * the pod out of its Services */
+		r->start_seen = true;
+		r->ready = json_is_true(json_object_get(c, "ready"));
 		schedule_probes(p, r, now_mono(), false);
-		if (spec_of(p, r)->readiness.type != PROBE_NONE)
-			r->ready = false;
 	}
 	json_decref(j);
 	p->sandbox_ready = net_exists(&p->net);
