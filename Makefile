@@ -111,8 +111,12 @@ test: deps
 demo: deps all
 	@bash tools/demo.sh
 
+# make bench: podtrace vs kube-proxy (iptables, nftables), execsnoop and tc on
+# this box; writes docs/benchmarks.md and docs/bench/*.png. QUICK=1: every
+# comparison at its smallest size (< 3 min, checks the harness; report in
+# build/bench/).
 bench: deps all
-	@bash tools/bench/run.sh
+	@QUICK=$(QUICK) bash tools/bench/run.sh
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h

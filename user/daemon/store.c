@@ -101,6 +101,8 @@ int store_put(struct store *s, json_t *obj, const char *source)
 	obj_key(k, k8s_namespace(obj), k8s_name(obj), key, sizeof(key));
 	unindex(s, k, store_get(s, k, k8s_namespace(obj), k8s_name(obj)));
 	rec = json_pack("{s:O,s:s}", "object", obj, "source", source);
+	if (!json_object_get(s->objs, key) && k < 8)
+		s->count[k]++;
 	json_object_set_new(s->objs, key, rec);
 	if (k == K_ENDPOINTSLICE)
 		index_slice(s, obj, true);
@@ -123,6 +125,8 @@ int store_del(struct store *s, enum k8s_kind k, const char *ns, const char *name
 	unindex(s, k, old);
 	obj_key(k, ns, name, key, sizeof(key));
 	json_object_del(s->objs, key);
+	if (k < 8 && s->count[k])
+		s->count[k]--;
 	obj_file(s, k, ns, name, path, sizeof(path));
 	if (unlink(path) && errno != ENOENT)
 		log_warn("remove %s: %s", path, strerror(errno));
@@ -162,11 +166,7 @@ json_t *store_list(struct store *s, enum k8s_kind k, const char *ns)
 
 size_t store_count(struct store *s, enum k8s_kind k)
 {
-	json_t *l = store_list(s, k, NULL);
-	size_t n = json_array_size(l);
-
-	json_decref(l);
-	return n;
+	return k < 8 ? s->count[k] : 0;
 }
 
 json_t *store_slices(struct store *s, const char *ns, const char *svc)

@@ -14,6 +14,7 @@ struct store {
 	char dir[512];
 	json_t *objs;	/* "Kind/ns/name" -> {"object":..,"source":..} */
 	json_t *slices; /* "ns/svc" -> {slice name: slice} */
+	size_t count[8]; /* objects per kind */
 };
 
 int store_init(struct store *s, const char *state_dir);
