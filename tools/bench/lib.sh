@@ -15,7 +15,7 @@ B_LINKS=()	# host links we created
 B_UIDS=()	# uids of the pods of our daemons
 B_DAEMONS=()	# names of running daemons
 B_TRACEFS=	# 1 if we mounted tracefs
-declare -gA D_PID=() D_SOCK=() D_BPFFS=() D_CG=() D_MPORT=() D_STATE=() D_ARGS=()
+declare -gA D_PID=() D_SOCK=() D_BPFFS=() D_CG=() D_MPORT=() D_STATE=()
 
 b_log() { printf '[bench %(%T)T] %s\n' -1 "$*" >&2; }
 b_warn() { printf '[bench %(%T)T] WARNING: %s\n' -1 "$*" >&2; B_WARN+=("$*"); }
@@ -41,6 +41,7 @@ rec() {
 	local cmp=$1 out kv k v
 	shift
 	out="{\"cmp\":\"$cmp\""
+	# shellcheck disable=SC2048 # split "k=v k=v" on purpose
 	for kv in $*; do
 		k=${kv%%=*}
 		v=${kv#*=}
@@ -149,8 +150,8 @@ d_start() {
 	D_SOCK[$n]=$dir/sock
 	D_BPFFS[$n]=/sys/fs/bpf/ptb-$$-$n
 	D_CG[$n]=$B_CG/$n
+	# shellcheck disable=SC2034 # read by run.sh
 	D_STATE[$n]=$dir/state
-	D_ARGS[$n]="$*"
 	rm -f "$dir/sock"
 	"$INCG" "$B_CG/$n/proc" "$BUILD/podtraced" --state-dir "$dir/state" --socket "$dir/sock" \
 		--bpffs "${D_BPFFS[$n]}" --cgroup-root "$B_CG/$n/root" \
@@ -247,7 +248,7 @@ _pods_net_cleanup() {
 # ---- cleanup ----------------------------------------------------------------
 
 b_cleanup() {
-	local n ns l left= v1 rc=0
+	local n ns l left='' v1 rc=0
 	[[ -n ${_B_CLEANED:-} ]] && return 0
 	_B_CLEANED=1
 	disown -a 2>/dev/null

@@ -20,8 +20,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=$ROOT/build
 QUICK=${QUICK:-0}
 [[ $QUICK == 0 || -z $QUICK ]] && QUICK=0 || QUICK=1
-B_ERRS=()
-B_WARN=()
+# shellcheck disable=SC2034 # used by lib.sh
+B_ERRS=() B_WARN=()
 # shellcheck source=tools/bench/lib.sh
 source "$HERE/lib.sh"
 
@@ -36,6 +36,7 @@ done
 # ---- sizes ----------------------------------------------------------------
 REPS=5			# interleaved repetitions of every comparison
 EP=10			# endpoints per service
+# shellcheck disable=SC2034 # used by lib.sh
 POD_CIDR=10.244.206.0/23	# our daemons' pods (inside 10.244.200.0/21)
 if ((QUICK)); then
 	NS=(100); LAT_CONN=300; EPCHANGES=40; IPERF_T=1; EXECS=2000; TRACE_REPS=5
@@ -57,6 +58,7 @@ if [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]]; then CG2=/sys/fs/cgroup; el
 [[ $(stat -fc %T "$CG2" 2>/dev/null) == cgroup2fs ]] || { echo "bench: no cgroup2 at $CG2" >&2; exit 1; }
 B_DIR=$(mktemp -d /tmp/ptb-XXXXXX) || exit 1
 B_CG=$CG2/ptb-$$
+# shellcheck disable=SC2034 # restored by b_cleanup (the daemons turn forwarding on)
 B_FWD0=$(sysctl -n net.ipv4.ip_forward)
 RES=$B_DIR/results.jsonl
 BIN=$B_DIR/bin
@@ -465,14 +467,17 @@ try:
     retr = d["end"]["sum_sent"].get("retransmits", 0)
 except Exception:
     bps, retr = "nan", "nan"
-try:  # the receiver's 1-s intervals after the omitted ones: the steady rate
-    iv = [i["sum"]["bits_per_second"] for i in d["server_output_json"]["intervals"]
-          if not i["sum"].get("omitted")]
-    steady = statistics.median(iv[:-1] if len(iv) > 2 else iv)
+import re
+try:  # the receiver's 1-s intervals after the omitted ones (the server's text)
+    mult = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9}
+    iv = [float(m.group(1)) * mult[m.group(2)] for m in re.finditer(
+        r"^\[\s*\d+\]\s+[\d.]+-[\d.]+\s+sec\s+[\d.]+ \w?Bytes\s+([\d.]+) ([KMG]?)bits/sec\s*$",
+        d["server_output_text"], re.M)]
+    steady, worst = statistics.median(iv), min(iv)
 except Exception:
-    steady = "nan"
+    steady, worst = "nan", "nan"
 p = open(sys.argv[2]).read().split() if sys.argv[2] else []
-print("bps=%s steady_bps=%s retr=%s %s" % (bps, steady, retr, " ".join(x.replace("_us", "_load_us") if "_us" in x else x for x in p)))
+print("bps=%s steady_bps=%s worst_bps=%s retr=%s %s" % (bps, steady, worst, retr, " ".join(x.replace("_us", "_load_us") if "_us" in x else x for x in p)))
 PY
 	}
 	for rate in "${BW_RATES[@]}"; do
@@ -522,7 +527,8 @@ PY
 
 # ===========================================================================
 phase() {
-	local name=$1 t0=$(date +%s)
+	local name=$1 t0
+	t0=$(date +%s)
 	shift
 	[[ " $ONLY " == *" $name "* ]] || return 0
 	b_log "=== phase $name"

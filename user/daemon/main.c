@@ -359,6 +359,7 @@ static int run(struct daemon *d)
 			struct watch *w = evs[i].data.ptr;
 			w->fn(d, w, evs[i].events);
 		}
+		store_flush(&d->store);
 	}
 	log_info("shutting down; the dataplane stays pinned under %s", d->o.bpffs);
 	control_fini(d);

@@ -101,8 +101,13 @@ static int build_wants(struct daemon *d, json_t *svc, struct lb_want **out)
 		return 0;
 	}
 	set = store_slices(&d->store, s.ns, s.name);
-	json_object_foreach (set, k, sl)
+	size_t max_be = 1;
+	json_object_foreach (set, k, sl) {
 		json_array_append(slices, sl);
+		max_be += json_array_size(json_object_get(sl, "endpoints"));
+	}
+	if (max_be > MAX_BE_PER_PORT)
+		max_be = MAX_BE_PER_PORT;
 	w = calloc((size_t)(s.n_ips * s.n_ports) + 1, sizeof(*w));
 	for (int i = 0; i < s.n_ips; i++) {
 		int fam = s.ips[i].family;
@@ -110,7 +115,8 @@ static int build_wants(struct daemon *d, json_t *svc, struct lb_want **out)
 		for (int p = 0; p < s.n_ports; p++) {
 			const struct svc_port *sp = &s.ports[p];
 			struct lb_want *x = &w[n++];
-			struct backend *be = calloc(MAX_BE_PER_PORT, sizeof(*be));
+			/* scratch sized to the slices, not to the cap */
+			struct backend *be = calloc(max_be, sizeof(*be));
 			int nb;
 
 			snprintf(x->key, sizeof(x->key), "%s/%s/%u/%s/v%d", s.ns, s.name, sp->port,
@@ -125,7 +131,7 @@ static int build_wants(struct daemon *d, json_t *svc, struct lb_want **out)
 				if (s.ext[e].family == fam)
 					add_fe(x, &s.ext[e], fam, sp->port, sp->proto,
 					       PT_FE_EXTERNAL_IP);
-			nb = select_backends(&s, sp, fam, slices, be, MAX_BE_PER_PORT);
+			nb = select_backends(&s, sp, fam, slices, be, (int)max_be);
 			x->be = calloc((size_t)nb + 1, sizeof(*x->be));
 			for (int b = 0; b < nb; b++) {
 				x->be[b].addr = be[b].addr;
@@ -408,6 +414,7 @@ void d_restore(struct daemon *d)
 	size_t i;
 
 	store_load(&d->store, restore_one, d);
+	store_forget_dirty(&d->store);
 	svcs = store_list(&d->store, K_SERVICE, NULL);
 	json_array_foreach (svcs, i, s)
 		d_sync_service(d, k8s_namespace(s), k8s_name(s), err, sizeof(err));

@@ -29,6 +29,7 @@ int store_init(struct store *s, const char *state_dir)
 	snprintf(s->dir, sizeof(s->dir), "%s", state_dir);
 	s->objs = json_object();
 	s->slices = json_object();
+	s->dirty = json_object();
 	snprintf(path, sizeof(path), "%s", state_dir);
 	if (mkdir(path, 0700) && errno != EEXIST)
 		goto fail;
@@ -43,8 +44,10 @@ fail:
 
 void store_fini(struct store *s)
 {
+	store_flush(s);
 	json_decref(s->objs);
 	json_decref(s->slices);
+	json_decref(s->dirty);
 }
 
 static void index_slice(struct store *s, json_t *obj, bool add)
@@ -95,7 +98,7 @@ static void unindex(struct store *s, enum k8s_kind k, json_t *old)
 int store_put(struct store *s, json_t *obj, const char *source)
 {
 	enum k8s_kind k = k8s_kind_of(obj);
-	char key[600], path[1200], tmp[1300];
+	char key[600];
 	json_t *rec;
 
 	obj_key(k, k8s_namespace(obj), k8s_name(obj), key, sizeof(key));
@@ -106,13 +109,42 @@ int store_put(struct store *s, json_t *obj, const char *source)
 	json_object_set_new(s->objs, key, rec);
 	if (k == K_ENDPOINTSLICE)
 		index_slice(s, obj, true);
-	obj_file(s, k, k8s_namespace(obj), k8s_name(obj), path, sizeof(path));
+	/* written behind (store_flush): the maps first, the disk after */
+	json_object_set_new(s->dirty, key, json_true());
+	return 0;
+}
+
+static int persist(struct store *s, json_t *rec)
+{
+	json_t *obj = json_object_get(rec, "object");
+	char path[1200], tmp[1300];
+
+	obj_file(s, k8s_kind_of(obj), k8s_namespace(obj), k8s_name(obj), path, sizeof(path));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (json_dump_file(rec, tmp, JSON_COMPACT) || rename(tmp, path)) {
 		log_err("persist %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+void store_flush(struct store *s)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(s->dirty, key, v)
+	{
+		json_t *rec = json_object_get(s->objs, key);
+		if (rec)
+			persist(s, rec);
+	}
+	json_object_clear(s->dirty);
+}
+
+void store_forget_dirty(struct store *s)
+{
+	json_object_clear(s->dirty);
 }
 
 int store_del(struct store *s, enum k8s_kind k, const char *ns, const char *name)
@@ -124,6 +156,7 @@ int store_del(struct store *s, enum k8s_kind k, const char *ns, const char *name
 		return -1;
 	unindex(s, k, old);
 	obj_key(k, ns, name, key, sizeof(key));
+	json_object_del(s->dirty, key);
 	json_object_del(s->objs, key);
 	if (k < 8 && s->count[k])
 		s->count[k]--;

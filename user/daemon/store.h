@@ -15,6 +15,7 @@ struct store {
 	json_t *objs;	/* "Kind/ns/name" -> {"object":..,"source":..} */
 	json_t *slices; /* "ns/svc" -> {slice name: slice} */
 	size_t count[8]; /* objects per kind */
+	json_t *dirty;	 /* keys changed since the last store_flush */
 };
 
 int store_init(struct store *s, const char *state_dir);
@@ -24,8 +25,13 @@ int store_load(struct store *s, void (*cb)(void *arg, json_t *obj, const char *s
 
 json_t *store_get(struct store *s, enum k8s_kind k, const char *ns, const char *name);
 const char *store_source(struct store *s, enum k8s_kind k, const char *ns, const char *name);
-/* Takes a reference to obj. Persists it. */
+/* Takes a reference to obj. Persisted by the next store_flush. */
 int store_put(struct store *s, json_t *obj, const char *source);
+/* Write changed objects to the state dir: once per loop turn, after the
+ * maps were programmed and the replies queued. */
+void store_flush(struct store *s);
+/* After loading: what is on disk needs no rewrite. */
+void store_forget_dirty(struct store *s);
 int store_del(struct store *s, enum k8s_kind k, const char *ns, const char *name);
 /* New array of the objects of a kind (ns NULL: all namespaces), sorted by
  * namespace then name. */
