@@ -62,7 +62,7 @@ poll_until 10 unready && ok "web-b turns not ready" || fail "web-b still ready"
 only_a() { local o; o=$(ptc --cgroup "$T_CG" -n 100 10.96.10.1 80); [[ $(pt_count "$o" "ok web-a:8080") -eq 100 ]]; }
 poll_until 5 only_a && ok "not-ready web-b gets no new connections" || fail "web-b still chosen"
 rm -f "$T_DIR/unready-web-b"
-poll_until 10 both && ok "web-b back after readiness returns" || fail "web-b never back"
+poll_until 20 both && ok "web-b back after readiness returns" || fail "web-b never back"
 
 # continuous connects while web-a is deleted: none may fail
 ptc --cgroup "$T_CG" -n 6000 10.96.10.1 80 >"$T_DIR/cont.out" &

@@ -126,7 +126,7 @@ in_ns() {
 
 # ---- podtraced instances ----------------------------------------------------
 
-pt() { local n=$1; shift; "$BUILD/podtrace" --socket "${D_SOCK[$n]}" "$@"; }
+pt() { local n=$1; shift; "$PTBIN/podtrace" --socket "${D_SOCK[$n]}" "$@"; }
 
 _free_port() {
 	local p
@@ -153,7 +153,7 @@ d_start() {
 	# shellcheck disable=SC2034 # read by run.sh
 	D_STATE[$n]=$dir/state
 	rm -f "$dir/sock"
-	"$INCG" "$B_CG/$n/proc" "$BUILD/podtraced" --state-dir "$dir/state" --socket "$dir/sock" \
+	"$INCG" "$B_CG/$n/proc" "$PTBIN/podtraced" --state-dir "$dir/state" --socket "$dir/sock" \
 		--bpffs "${D_BPFFS[$n]}" --cgroup-root "$B_CG/$n/root" \
 		--service-cidr 10.96.0.0/12 --pod-cidr "$POD_CIDR" \
 		--metrics-listen "127.0.0.1:${D_MPORT[$n]}" "$@" >>"$dir/log" 2>&1 &
@@ -225,7 +225,7 @@ d_stop() {
 		fi
 	fi
 	d_term "$n"
-	"$BUILD/podtraced" --bpffs "${D_BPFFS[$n]}" --cleanup >/dev/null 2>&1
+	"$PTBIN/podtraced" --bpffs "${D_BPFFS[$n]}" --cleanup >/dev/null 2>&1
 	rm -rf "${D_BPFFS[$n]}" 2>/dev/null
 	_pods_net_cleanup
 	cg_kill "${D_CG[$n]}"
@@ -296,7 +296,7 @@ net_backend() {
 	local ready=$B_DIR/echo-be.ready
 	ns_add ptb-be || return 1
 	ip -n ptb-be route add local 10.244.200.0/22 dev lo || return 1
-	"$INCG" "$B_CG/aux" nsenter --net=/run/netns/ptb-be -- "$BUILD/tests/echo-id" --id be \
+	"$INCG" "$B_CG/aux" nsenter --net=/run/netns/ptb-be -- "$PTBIN/echo-id" --id be \
 		--port 8080 --ready-file "$ready" >"$B_DIR/echo-be.log" 2>&1 &
 	"$INCG" "$B_CG/aux" nsenter --net=/run/netns/ptb-be -- iperf3 -s -p 5201 >"$B_DIR/iperf-be.log" 2>&1 &
 	poll_until 5 test -e "$ready" || { b_err "echo-id in ptb-be did not start"; return 1; }

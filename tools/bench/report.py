@@ -29,7 +29,7 @@ def med(xs):
 
 
 def fmt(v, nd=2, unit=""):
-    if v is None:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
     if isinstance(v, str):
         return v
@@ -170,7 +170,11 @@ class Report:
                     "set xrange [%g:%g]" % (min(ns) / 1.5, max(ns) * 1.5)]
             cols = []
             for i, m in enumerate(series):
-                cols.append('"%s" using 1:%d with linespoints lw 2 pt %d title "%s"' % (dat, i + 2, i + 5, names[m]))
+                title = names[m]
+                eps = sorted({(x["svcs"], x.get("ep")) for x in by(self.r, "lat", mode=m) if x.get("ep") not in (None, 10)})
+                if m != "direct" and eps:
+                    title += " (%s)" % ", ".join("%s: %s endpoint/svc" % (nfmt(n), e) for n, e in eps)
+                cols.append('"%s" using 1:%d with linespoints lw 2 pt %d title "%s"' % (dat, i + 2, i + 5, title))
             plot.append("plot " + ", ".join(cols))
             self.gnuplot(plot)
             self.pngs.append(os.path.basename(png))
@@ -210,7 +214,8 @@ class Report:
         self.w()
         self.w("Cold apply of N services × %s endpoints into an empty dataplane: podtrace = a fresh "
                "daemon, wall time of `podtrace apply -f` of one generated JSON List (the CLI returns "
-               "when every object is stored and programmed), and the daemon's own "
+               "when every object is stored in memory and programmed into the maps; the state files "
+               "are written after the reply), and the daemon's own "
                "`podtrace_reconcile_duration_seconds_sum` (map programming only); iptables = "
                "`iptables-restore` (%s) of kube-proxy's ruleset into a fresh netns; nftables = `nft -f` "
                "of kube-proxy's nftables ruleset (one transaction, as kube-proxy does) into a fresh "
@@ -377,13 +382,15 @@ class Report:
                "or by tc tbf set up as the CNI bandwidth plugin does for egress (ingress qdisc on the "
                "pod's host-side veth, u32 match-all mirred redirect to an ifb, tbf on the ifb, "
                "`limit = rate × 25 ms + burst`). Two tbf bursts: what containerd passes the plugin "
-               "(`EgressBurst = MaxUint32` bits, with the plugin's uint32 tick arithmetic) and the same "
+               "(`EgressBurst = MaxUint32` bits, with the plugin's uint32 tick arithmetic: the bucket "
+               "starts with 193 MB of tokens at 10M and 537 MB at 100M and 1G, which drain at line rate "
+               "inside the omitted seconds) and the same "
                "bucket depth as podtrace (250 ms at the rate, ≥ 128 KiB). A UDP probe "
                "(`tools/bench/udpprobe.c`, one 6-byte datagram every 10 ms, stop-and-wait, to echo-id "
                "in the server netns) runs from the same pod during the transfer; \"added RTT\" is "
                "its loaded p50/p99 minus the idle p50 measured just before. \"achieved\" is the "
                "receiver's mean over the whole window (a full bucket can add up to burst/window on "
-               "top of the rate); \"steady\" is the median of its 1-s intervals. Retransmits: "
+               "top of the rate); the median and the worst of its 1-s intervals show how even the rate is. Retransmits: "
                "iperf3's (the sender's TCP retransmissions). Medians over %d interleaved "
                "repetitions." % (self.env.get("bw_t", "?"), self.reps("bw")))
         self.w()
@@ -396,14 +403,15 @@ class Report:
                 lim = rs[0]["limit_bps"]
                 ach = med([(x.get("bps") or float("nan")) / lim for x in rs])
                 steady = med([(x.get("steady_bps") or float("nan")) / lim for x in rs])
+                worst = med([(x.get("worst_bps") or float("nan")) / lim for x in rs])
                 idle = med([x.get("idle_p50_us") for x in rs])
                 l50 = med([x.get("p50_load_us") for x in rs])
                 l99 = med([x.get("p99_load_us") for x in rs])
                 loss = med([100.0 * (x.get("lost") or 0) / x["sent"] for x in rs if x.get("sent")])
-                rows.append([rate, names[m], fmt(ach, 3), fmt(steady, 3), fmt(med([x.get("retr") for x in rs]), 0),
+                rows.append([rate, names[m], fmt(ach, 3), fmt(steady, 3), fmt(worst, 3), fmt(med([x.get("retr") for x in rs]), 0),
                              fmt(idle, 0), fmt(None if l50 is None or idle is None else l50 - idle, 0),
                              fmt(None if l99 is None or idle is None else l99 - idle, 0), fmt(loss, 1)])
-        self.table(["limit", "limiter", "achieved / limit", "steady / limit", "retransmits", "idle RTT µs",
+        self.table(["limit", "limiter", "achieved / limit", "median 1 s / limit", "worst 1 s / limit", "retransmits", "idle RTT µs",
                     "added RTT p50 µs", "added RTT p99 µs", "probe loss %"], rows)
         # targets: per rate, pt in 0.95-1.02, fewer retransmits and less added RTT than each tbf
         notes, met = [], True

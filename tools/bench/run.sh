@@ -70,6 +70,9 @@ mkdir -p "$B_CG/plain" "$B_CG/aux" "$BIN" || exit 1
 T_START=$(date +%s)
 b_log "QUICK=$QUICK sizes: N=${NS[*]} reps=$REPS; temp $B_DIR; cgroup $B_CG"
 
+# podtrace's binaries, frozen for the run (the tree may be rebuilt meanwhile)
+PTBIN=$B_DIR/pt
+mkdir -p "$PTBIN" && cp "$BUILD/podtraced" "$BUILD/podtrace" "$BUILD/tests/echo-id" "$PTBIN/" || exit 1
 # the bench's own tools, built here
 INCG=$BIN/incg
 incg_install "$INCG"
@@ -89,7 +92,7 @@ $CC -std=gnu11 -O2 -Wall -Wextra -Werror -I"$ROOT/include" -o "$BIN/epchange" "$
 	echo "iptables=$(iptables -V 2>/dev/null)"
 	echo "nft=$(nft -v 2>/dev/null)"
 	echo "iperf3=$(iperf3 -v 2>/dev/null | head -1)"
-	echo "podtrace=$("$BUILD/podtraced" --version 2>/dev/null)"
+	echo "podtrace=$("$PTBIN/podtraced" --version 2>/dev/null)"
 	echo "quick=$QUICK"
 	echo "root_progs=$(bpftool cgroup show "$CG2" 2>/dev/null | tail -n +2 | wc -l)"
 	echo "lat_conn=$LAT_CONN"; echo "ep=$EP"; echo "iperf_t=$IPERF_T"; echo "bw_t=$BW_T"
@@ -132,11 +135,14 @@ lb_pt_cold() {
 	d_start "$d" --no-trace "${flags[@]}" || return 1
 	hwm0=$(d_hwm "$d")
 	t0=$(now_ns)
-	if ! timeout 900 "$BUILD/podtrace" --socket "${D_SOCK[$d]}" apply -f "$B_DIR/pt-$n.json" >"$B_DIR/apply-$d.out" 2>&1; then
+	if ! timeout 900 "$PTBIN/podtrace" --socket "${D_SOCK[$d]}" apply -f "$B_DIR/pt-$n.json" >"$B_DIR/apply-$d.out" 2>&1; then
 		b_err "podtrace apply of $n services failed: $(grep -m3 -i error "$B_DIR/apply-$d.out")"
 		return 1
 	fi
 	t1=$(now_ns)
+	# the daemon writes its state behind the reply: once it answers again,
+	# that is done, and its peak RSS includes it
+	pt "$d" status >/dev/null 2>&1
 	hwm=$(d_hwm "$d")
 	rs=$(d_metrics "$d" | awk '/^podtrace_reconcile_duration_seconds_sum/ {print $2}')
 	rec prog "svcs=$n rep=$r tool=pt wall_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b-a)/1e9}') reconcile_s=${rs:-nan}"
@@ -264,9 +270,17 @@ PY
 		i=$((n / 2))
 		python3 "$HERE/gen.py" slice "$i" "$EP" "$EPCHANGES" "$B_DIR/ep-$n.reqs" || return 1
 		d_metrics "$d" >"$B_DIR/m0-$n.txt"
-		out=$(timeout 300 "$BIN/epchange" --socket "${D_SOCK[$d]}" --bpffs "${D_BPFFS[$d]}" \
+		# The poller and the daemon on different CPUs: a poller woken on the
+		# daemon's CPU delays it by a scheduler slice (~3 ms here), which
+		# would be measured instead of the daemon.
+		pin=()
+		if (($(nproc) >= 2)); then
+			taskset -pc 0 "${D_PID[$d]}" >/dev/null && pin=(taskset -c $(($(nproc) - 1)))
+		fi
+		out=$(timeout 300 "${pin[@]}" "$BIN/epchange" --socket "${D_SOCK[$d]}" --bpffs "${D_BPFFS[$d]}" \
 			--vip "$(python3 -c "import sys; sys.path.insert(0, '$HERE'); import gen; print(gen.vip($i))")" \
 			--port 80 --gap-ms 5 "$B_DIR/ep-$n.reqs" 2>&1)
+		((${#pin[@]})) && taskset -pc "0-$(($(nproc) - 1))" "${D_PID[$d]}" >/dev/null
 		d_metrics "$d" >"$B_DIR/m1-$n.txt"
 		if [[ $(kv n "$out") != "$EPCHANGES" || $(kv errors "$out") != 0 ]]; then
 			b_err "endpoint changes N=$n: $out"
@@ -324,6 +338,10 @@ trace_phase() {
 	fi
 	for ((r = 1; r <= TRACE_REPS; r++)); do
 		for mode in off pt execsnoop; do
+			if [[ $mode == execsnoop ]] && ! command -v execsnoop >/dev/null; then
+				((r == 1)) && b_warn "execsnoop (libbpf-tools) not installed: its runs are skipped"
+				continue
+			fi
 			b_log "tracing: rep $r/$TRACE_REPS, $mode"
 			case $mode in
 			off) d_restart "$d" --no-trace || return 1 ;;
@@ -336,7 +354,7 @@ trace_phase() {
 				poll_until 15 grep -q PCOMM "$B_DIR/es-$r.out" || { b_err "execsnoop did not start: $(head -c 300 "$B_DIR/es-$r.err")"; ok=0; } ;;
 			esac
 			st0=$(pt "$d" status -o json 2>/dev/null)
-			out=$(timeout 600 "$BUILD/podtrace" --socket "${D_SOCK[$d]}" exec storm000 -- "$BIN/forkexec" --workers 2 "$EXECS" 2>&1 | tail -1)
+			out=$(timeout 600 "$PTBIN/podtrace" --socket "${D_SOCK[$d]}" exec storm000 -- "$BIN/forkexec" --workers 2 "$EXECS" 2>&1 | tail -1)
 			[[ $out == execs=* && $(kv failed "$out") == 0 ]] || { b_err "forkexec ($mode): $out"; ok=0; }
 			lost=0 got=nan
 			case $mode in
@@ -402,7 +420,7 @@ pods_phase() {
 	done
 	b_log "metrics: + $MET_SVCS services x $EP endpoints"
 	python3 "$HERE/gen.py" pt "$MET_SVCS" "$EP" "$B_DIR/met-svcs.json" &&
-		timeout 600 "$BUILD/podtrace" --socket "${D_SOCK[$d]}" apply -f "$B_DIR/met-svcs.json" >/dev/null ||
+		timeout 600 "$PTBIN/podtrace" --socket "${D_SOCK[$d]}" apply -f "$B_DIR/met-svcs.json" >/dev/null ||
 		{ b_err "metrics services apply"; return 1; }
 	for ((r = 1; r <= REPS; r++)); do
 		out=$(curl -s -o "$B_DIR/scrape.txt" -w 'time_s=%{time_total} bytes=%{size_download}' "http://127.0.0.1:${D_MPORT[$d]}/metrics")
@@ -430,7 +448,7 @@ bw_phase() {
 		ip -n ptb-bws addr add "$srv/30" dev ptb-bws0 && ip -n ptb-bws link set ptb-bws0 up &&
 		ip -n ptb-bws route add default via 10.244.205.1 || { b_err "bw server netns"; return 1; }
 	"$INCG" "$B_CG/aux" nsenter --net=/run/netns/ptb-bws -- iperf3 -s -p 5301 >"$B_DIR/iperf-bws.log" 2>&1 &
-	"$INCG" "$B_CG/aux" nsenter --net=/run/netns/ptb-bws -- "$BUILD/tests/echo-id" --id bws --port 9000 \
+	"$INCG" "$B_CG/aux" nsenter --net=/run/netns/ptb-bws -- "$PTBIN/echo-id" --id bws --port 9000 \
 		--ready-file "$B_DIR/bws.ready" >"$B_DIR/echo-bws.log" 2>&1 &
 	poll_until 5 test -e "$B_DIR/bws.ready" || { b_err "echo-id in ptb-bws"; return 1; }
 	poll_until 5 eval "in_ns ptb-bws ss -Hltn 'sport = :5301' | grep -q ." || { b_err "iperf3 in ptb-bws"; return 1; }
@@ -455,7 +473,7 @@ bw_phase() {
 	# bwrun POD: probe + iperf3 in the pod, "k=v ..." on stdout
 	bwrun() {
 		local p=$1 tag=$2
-		timeout $((BW_T + 45)) "$BUILD/podtrace" --socket "${D_SOCK[$d]}" exec "$p" -- sh -c \
+		timeout $((BW_T + 45)) "$PTBIN/podtrace" --socket "${D_SOCK[$d]}" exec "$p" -- sh -c \
 			"'$BIN/udpprobe' --interval-ms 10 --duration-s $((BW_T + 2)) --skip-s 2.5 '$srv' 9000 >'$B_DIR/probe-$tag' &
 			 iperf3 -c '$srv' -p 5301 -t $BW_T -O 2 -J --get-server-output >'$B_DIR/iperf-$tag.json' 2>&1; wait" >/dev/null 2>&1
 		python3 - "$B_DIR/iperf-$tag.json" "$B_DIR/probe-$tag" <<'PY'
@@ -470,9 +488,10 @@ except Exception:
 import re
 try:  # the receiver's 1-s intervals after the omitted ones (the server's text)
     mult = {"": 1, "K": 1e3, "M": 1e6, "G": 1e9}
-    iv = [float(m.group(1)) * mult[m.group(2)] for m in re.finditer(
-        r"^\[\s*\d+\]\s+[\d.]+-[\d.]+\s+sec\s+[\d.]+ \w?Bytes\s+([\d.]+) ([KMG]?)bits/sec\s*$",
-        d["server_output_text"], re.M)]
+    # whole 1-s intervals only: with -O the server also prints odd partial ones
+    iv = [float(m.group(3)) * mult[m.group(4)] for m in re.finditer(
+        r"^\[\s*\d+\]\s+([\d.]+)-([\d.]+)\s+sec\s+[\d.]+ \w?Bytes\s+([\d.]+) ([KMG]?)bits/sec\s*$",
+        d["server_output_text"], re.M) if 0.9 <= float(m.group(2)) - float(m.group(1)) <= 1.1]
     steady, worst = statistics.median(iv), min(iv)
 except Exception:
     steady, worst = "nan", "nan"
@@ -512,7 +531,7 @@ PY
 					tc qdisc replace dev "$ifb" root handle 1: tbf rate "${lim}bit" burst "$burst" limit "$lbytes" || { b_err "tbf $rate"; return 1; }
 					p=bwtbf-000 ;;
 				esac
-				idle=$(timeout 20 "$BUILD/podtrace" --socket "${D_SOCK[$d]}" exec "$p" -- "$BIN/udpprobe" --interval-ms 10 --duration-s 1 "$srv" 9000 2>/dev/null)
+				idle=$(timeout 20 "$PTBIN/podtrace" --socket "${D_SOCK[$d]}" exec "$p" -- "$BIN/udpprobe" --interval-ms 10 --duration-s 1 "$srv" 9000 2>/dev/null)
 				out=$(bwrun "$p" "$mode-$rate-$r")
 				[[ $(kv bps "$out") == nan ]] && { b_err "iperf3 $mode $rate failed: $(head -c 300 "$B_DIR/iperf-$mode-$rate-$r.json")"; ok=0; }
 				rec bw "rate=$rate limit_bps=$lim rep=$r mode=$mode $out idle_p50_us=$(kv p50_us "$idle") idle_p99_us=$(kv p99_us "$idle") tbf_burst=${burst:-0}"
