@@ -91,7 +91,6 @@ static void daemon_metrics(struct prom *p, struct daemon *d)
 	uint64_t received, lost_hist, by_type[16];
 	static const char *const kinds[] = {"Service", "EndpointSlice", "Pod"};
 	static const enum k8s_kind kk[] = {K_SERVICE, K_ENDPOINTSLICE, K_POD};
-	char buf[32];
 
 	prom_family(p, "podtrace_build_info", "gauge", "A constant 1, labelled with the build.");
 	prom_sample(p, "podtrace_build_info", bi, 1);
@@ -139,7 +138,6 @@ static void daemon_metrics(struct prom *p, struct daemon *d)
 		const char *const l[] = {"kind", kinds[i], NULL};
 		prom_sample(p, "podtrace_objects", l, (double)store_count(&d->store, kk[i]));
 	}
-	(void)buf;
 	prom_family(p, "podtrace_reconcile_duration_seconds", "histogram",
 		    "Time to reprogram one Service's load balancing.");
 	prom_hist(p, "podtrace_reconcile_duration_seconds", NULL, &m.h[M_RECONCILE]);
