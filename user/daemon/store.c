@@ -139,12 +139,15 @@ void store_flush(struct store *s)
 		if (rec)
 			persist(s, rec);
 	}
-	json_object_clear(s->dirty);
+	/* a fresh object: clearing walks every bucket the set ever grew to */
+	json_decref(s->dirty);
+	s->dirty = json_object();
 }
 
 void store_forget_dirty(struct store *s)
 {
-	json_object_clear(s->dirty);
+	json_decref(s->dirty);
+	s->dirty = json_object();
 }
 
 int store_del(struct store *s, enum k8s_kind k, const char *ns, const char *name)
