@@ -1148,6 +1148,8 @@ static void release(struct rpod *p)
 	guard_pod_removed(rt.d, p->uid, p->pod_id, &rt.cg, p->cg, p->n_c, &p->view);
 	net_teardown(&p->net);
 	cg_remove(&rt.cg, p->cg);
+	if (!rt.pods || (rt.pods == p && !p->next))
+		cg_remove_empty(&rt.cg, "podtrace"); /* the last pod: the parent too */
 	if (cidr_contains(&rt.cidr, &p->net.ip))
 		idpool_put(&rt.ips, cidr_offset(&rt.cidr, &p->net.ip));
 	idpool_put(&rt.pod_ids, p->pod_id);

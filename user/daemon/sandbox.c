@@ -221,6 +221,18 @@ int cg_remove(const struct cgmode *m, const char *rel)
 	return access(dir, F_OK) == 0 ? -1 : 0;
 }
 
+/* rmdir rel in every hierarchy if it has no children left. */
+void cg_remove_empty(const struct cgmode *m, const char *rel)
+{
+	static const char *const all[] = {"", "memory", "cpu", "pids"};
+	char dir[768];
+
+	for (size_t i = 0; i < (m->v2 ? 1 : 4); i++) {
+		cg_dir(m, all[i], rel, dir, sizeof(dir));
+		rmdir(dir); /* fails harmlessly while pods remain */
+	}
+}
+
 int cg_enter(const struct cgmode *m, const char *rel, pid_t pid)
 {
 	char dir[768], buf[32];

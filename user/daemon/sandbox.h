@@ -29,6 +29,7 @@ int cg_detect(const char *cgroup_root, struct cgmode *m);
 /* rel is relative to --cgroup-root, e.g. "podtrace/pod<uid>/app". */
 int cg_create(const struct cgmode *m, const char *rel, const struct cg_limits *l);
 int cg_remove(const struct cgmode *m, const char *rel);
+void cg_remove_empty(const struct cgmode *m, const char *rel);
 /* Directory of a controller ("" = the cgroup2 one) for rel. */
 void cg_dir(const struct cgmode *m, const char *ctrl, const char *rel, char *buf, size_t len);
 /* Move pid into rel in every hierarchy (used by the container's child). */
