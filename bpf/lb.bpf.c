@@ -5,7 +5,8 @@
  * connect()/sendmsg() to a frontend (ClusterIP, NodePort, local externalIP)
  * are rewritten to a backend before any packet exists; recvmsg() and
  * getpeername() rewrite the backend back to the frontend. Per connect: one
- * frontend hash lookup, one array lookup, one slot and one backend lookup.
+ * frontend hash lookup, one array lookup, one slot lookup (the slot holds the
+ * address) and one store into the reverse-NAT array.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -158,50 +159,53 @@ static __always_inline struct pt_backend *affinity_get(struct pt_affinity_key *a
 	return be;
 }
 
-static __always_inline struct pt_backend *pick(__u32 svc_id, struct pt_svc *svc, __u32 *be_id)
+/* A random slot of the service. The slot carries the backend's address: one
+ * lookup for the choice and the destination. */
+static __always_inline struct pt_slot_val *pick(__u32 svc_id, struct pt_svc *svc)
 {
 	struct pt_slot_key sk = {
 	    .svc_id = svc_id,
 	    .slot = bpf_get_prandom_u32() % svc->count + 1,
 	};
-	__u32 *id = bpf_map_lookup_elem(&pt_slot, &sk);
 
-	if (!id)
-		return NULL;
-	*be_id = *id;
-	return bpf_map_lookup_elem(&pt_backend, id);
+	return bpf_map_lookup_elem(&pt_slot, &sk);
 }
 
-static __always_inline void revnat_record(struct bpf_sock_addr *ctx, const __u32 vip[4],
-					  __u16 vip_port, const struct pt_backend *be)
+/* The pt_revnat slot of (socket, backend): two slots per socket, by cookie.
+ * Cookies are handed out sequentially (per CPU, in batches), so consecutive
+ * sockets write neighbouring slots: a store into a warm cache line rather
+ * than a miss anywhere in the table, as a hashed index measured. */
+static __always_inline __u32 revnat_slot(__u64 cookie, const __u32 be_addr[4], __u16 be_port)
 {
-	struct pt_revnat *rn;
-	__u32 i, slot;
+	__u32 way = (be_addr[0] ^ be_addr[1] ^ be_addr[2] ^ be_addr[3] ^ be_port) & 1;
 
-	if (!ctx->sk)
-		return;
-	rn = bpf_sk_storage_get(&pt_revnat, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!rn)
-		return;
-	slot = rn->next % PT_REVNAT_SLOTS;
-	for (i = 0; i < PT_REVNAT_SLOTS; i++) {
-		struct pt_revnat_entry *e = &rn->e[i];
+	return (__u32)((cookie << 1) | way) & (PT_REVNAT_SLOTS - 1);
+}
 
-		if (e->be_port == be->port && e->be_addr[0] == be->addr[0] &&
-		    e->be_addr[1] == be->addr[1] && e->be_addr[2] == be->addr[2] &&
-		    e->be_addr[3] == be->addr[3]) {
-			slot = i;
-			goto write;
-		}
-	}
-	rn->next++;
-write:
-	if (slot >= PT_REVNAT_SLOTS)
+#define barrier() asm volatile("" ::: "memory")
+
+/* Remember (socket, backend) -> frontend for recvmsg()/getpeername(). The
+ * cookie is cleared while the entry is written, so that a reader that races
+ * with a colliding writer sees a mismatch rather than a torn entry. */
+static __always_inline void revnat_record(struct bpf_sock_addr *ctx, const __u32 vip[4],
+					  __u16 vip_port, const __u32 be_addr[4], __u16 be_port,
+					  __u8 family)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	__u32 slot = revnat_slot(cookie, be_addr, be_port);
+	struct pt_revnat *e = bpf_map_lookup_elem(&pt_revnat, &slot);
+
+	if (!e)
 		return;
-	__builtin_memcpy(rn->e[slot].be_addr, be->addr, sizeof(be->addr));
-	__builtin_memcpy(rn->e[slot].vip_addr, vip, sizeof(rn->e[slot].vip_addr));
-	rn->e[slot].be_port = be->port;
-	rn->e[slot].vip_port = vip_port;
+	e->cookie = 0;
+	barrier();
+	__builtin_memcpy(e->be_addr, be_addr, sizeof(e->be_addr));
+	__builtin_memcpy(e->vip_addr, vip, sizeof(e->vip_addr));
+	e->be_port = be_port;
+	e->vip_port = vip_port;
+	e->family = family;
+	barrier();
+	e->cookie = cookie;
 }
 
 /* The forward path shared by connect4/6 and sendmsg4/6. */
@@ -211,8 +215,10 @@ static __always_inline int xlate_fwd(struct bpf_sock_addr *ctx, __u8 family)
 	struct pt_config *cfg = get_config();
 	struct pt_frontend_val *fe;
 	struct pt_backend *be = NULL;
+	const __u32 *addr;
 	struct pt_svc *svc;
 	__u32 svc_id, be_id = 0;
+	__u16 port;
 	__u8 proto = ctx->protocol;
 	__u64 now = 0;
 
@@ -241,13 +247,21 @@ static __always_inline int xlate_fwd(struct bpf_sock_addr *ctx, __u8 family)
 		ak.netns_cookie = bpf_get_netns_cookie(ctx);
 		be = affinity_get(&ak, svc, &be_id, now);
 	}
-	if (!be)
-		be = pick(svc_id, svc, &be_id);
-	if (!be) {
-		/* Fail closed: never let a half-updated service pass through. */
-		count_svc(svc_id, 2);
-		bpf_set_retval(-ECONNREFUSED);
-		return SYS_REJECT;
+	if (be) {
+		addr = be->addr;
+		port = be->port;
+	} else {
+		struct pt_slot_val *sl = pick(svc_id, svc);
+
+		if (!sl) {
+			/* Fail closed: never let a half-updated service pass. */
+			count_svc(svc_id, 2);
+			bpf_set_retval(-ECONNREFUSED);
+			return SYS_REJECT;
+		}
+		be_id = sl->backend_id;
+		addr = sl->addr;
+		port = sl->port;
 	}
 	if (svc->flags & PT_SVC_AFFINITY) {
 		struct pt_affinity_val av = {.last_ns = now, .backend_id = be_id};
@@ -255,39 +269,40 @@ static __always_inline int xlate_fwd(struct bpf_sock_addr *ctx, __u8 family)
 		bpf_map_update_elem(&pt_affinity, &ak, &av, BPF_ANY);
 	}
 
-	revnat_record(ctx, key.addr, key.port, be);
-	set_dst(ctx, family, be->addr, be->port);
+	revnat_record(ctx, key.addr, key.port, addr, port, family);
+	set_dst(ctx, family, addr, port);
 	count_svc(svc_id, 0);
 	struct pt_be_stats *bs = bpf_map_lookup_elem(&pt_be_stats, &be_id);
 	if (bs)
 		bs->selected++;
-	emit(ctx, cfg, PT_EV_CONNECT, svc_id, be_id, be->addr, be->port, family, proto);
+	emit(ctx, cfg, PT_EV_CONNECT, svc_id, be_id, addr, port, family, proto);
 	return SYS_PROCEED;
 }
 
 /* recvmsg()/getpeername(): show the frontend, not the backend. */
 static __always_inline int xlate_rev(struct bpf_sock_addr *ctx, __u8 family)
 {
-	struct pt_revnat *rn;
-	__u32 addr[4];
+	__u64 cookie = bpf_get_socket_cookie(ctx);
 	__u16 port = (__u16)ctx->user_port;
-	__u32 i;
+	struct pt_revnat *e;
+	__u32 addr[4], vip[4], slot;
+	__u16 vip_port;
 
-	if (!ctx->sk)
-		return SYS_PROCEED;
-	rn = bpf_sk_storage_get(&pt_revnat, ctx->sk, 0, 0);
-	if (!rn)
-		return SYS_PROCEED;
 	get_dst(ctx, family, addr);
-	for (i = 0; i < PT_REVNAT_SLOTS; i++) {
-		struct pt_revnat_entry *e = &rn->e[i];
-
-		if (e->be_port != port || e->be_addr[0] != addr[0] || e->be_addr[1] != addr[1] ||
-		    e->be_addr[2] != addr[2] || e->be_addr[3] != addr[3])
-			continue;
-		set_dst(ctx, family, e->vip_addr, e->vip_port);
-		break;
-	}
+	slot = revnat_slot(cookie, addr, port);
+	e = bpf_map_lookup_elem(&pt_revnat, &slot);
+	if (!e || e->cookie != cookie)
+		return SYS_PROCEED;
+	barrier();
+	if (e->family != family || e->be_port != port || e->be_addr[0] != addr[0] ||
+	    e->be_addr[1] != addr[1] || e->be_addr[2] != addr[2] || e->be_addr[3] != addr[3])
+		return SYS_PROCEED;
+	__builtin_memcpy(vip, e->vip_addr, sizeof(vip));
+	vip_port = e->vip_port;
+	barrier();
+	if (e->cookie != cookie)
+		return SYS_PROCEED; /* overwritten while we read it */
+	set_dst(ctx, family, vip, vip_port);
 	return SYS_PROCEED;
 }
 

@@ -24,9 +24,8 @@
 #define PT_MAX_PODS 16384
 #define PT_RINGBUF_BYTES (8u << 20)
 
-/* Reverse-NAT entries kept per socket (UDP unconnected sockets may talk to a
- * few services at once). Kept in socket-local storage: freed with the socket. */
-#define PT_REVNAT_SLOTS 4
+/* Reverse-NAT slots (a power of two): see struct pt_revnat. */
+#define PT_REVNAT_SLOTS (1u << 18)
 
 enum pt_family {
 	PT_V4 = 4,
@@ -66,10 +65,20 @@ struct pt_svc {
 	__u32 pad;
 };
 
-/* pt_slot: (svc_id, slot 1..count) -> backend id. */
+/* pt_slot: (svc_id, slot 1..count) -> backend id and where to connect. The
+ * address is a copy of the backend's (it never changes for an id), so that a
+ * connect() needs no pt_backend lookup. */
 struct pt_slot_key {
 	__u32 svc_id;
 	__u32 slot;
+};
+
+struct pt_slot_val {
+	__u32 backend_id; /* first: the slot's identity */
+	__u16 port;	  /* network order */
+	__u8 family;
+	__u8 pad;
+	__u32 addr[4];
 };
 
 /* pt_backend: backend id -> where to connect. Ids are unique per
@@ -109,17 +118,23 @@ struct pt_be_stats {
 	__u64 selected;
 };
 
-/* Socket-local reverse NAT so that recvmsg()/getpeername() see the VIP. */
-struct pt_revnat_entry {
+/* pt_revnat (array of PT_REVNAT_SLOTS): reverse NAT so that recvmsg() and
+ * getpeername() see the frontend. A direct-mapped table: the slot is a hash
+ * of (socket cookie, backend), so one socket can talk to several services
+ * (unconnected UDP). Writing it is one store into a preallocated array: no
+ * lock, no allocation on connect(), nothing to free at close. A slot is
+ * overwritten by a later (socket, backend) pair with the same hash: like an
+ * LRU of 2^18 entries (Cilium's lb4_reverse_sk), a socket that collides with
+ * 2^18 newer ones may see the backend's address again. The kernel never
+ * reuses a cookie, so a stale slot never matches a new socket. */
+struct pt_revnat {
+	__u64 cookie; /* 0 while being written */
 	__u32 be_addr[4];
 	__u32 vip_addr[4];
 	__u16 be_port;
 	__u16 vip_port;
-};
-
-struct pt_revnat {
-	struct pt_revnat_entry e[PT_REVNAT_SLOTS];
-	__u32 next;
+	__u8 family;
+	__u8 pad[3];
 };
 
 /* pt_node_addr: the node's own addresses (NodePort / externalIP guard). */

@@ -81,7 +81,7 @@ static size_t vsz(int m)
 	case LBM_SVC:
 		return sizeof(struct pt_svc);
 	case LBM_SLOT:
-		return sizeof(uint32_t);
+		return sizeof(struct pt_slot_val);
 	case LBM_BACKEND:
 		return sizeof(struct pt_backend);
 	default:
@@ -359,6 +359,15 @@ static const char *state_bad(struct kstate *s, char *why, size_t len)
 				if (be->svc_id != id) {
 					snprintf(why, len, "svc %u slot %u -> backend %u of svc %u",
 						 id, slot, *be_id, be->svc_id);
+					return why;
+				}
+				/* the slot's copy of the address is the backend's */
+				const struct pt_slot_val *sl = (const void *)be_id;
+				if (sl->port != be->port || sl->family != be->family ||
+				    memcmp(sl->addr, be->addr, sizeof(sl->addr))) {
+					snprintf(why, len,
+						 "svc %u slot %u: address is not backend %u's", id,
+						 slot, *be_id);
 					return why;
 				}
 			}

@@ -52,6 +52,8 @@ IPT_PROG_MAX=10000	# iptables-restore of N x 10: quadratic past this
 NFT_MAX=10000		# nft -f of N x 10 in one transaction: quadratic
 IPT_LAT_BIG_EP=1	# beyond IPT_PROG_MAX: latency ruleset with 1 endpoint/service
 ONLY=${BENCH_ONLY:-lb trace pods bw}
+[[ -n ${BENCH_NS:-} ]] && read -ra NS <<<"$BENCH_NS"	# e.g. BENCH_NS="100 10000"
+[[ -n ${BENCH_LAT_CONN:-} ]] && LAT_CONN=$BENCH_LAT_CONN
 
 # ---- set-up ---------------------------------------------------------------
 if [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]]; then CG2=/sys/fs/cgroup; else CG2=/sys/fs/cgroup/unified; fi

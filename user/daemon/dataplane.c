@@ -208,7 +208,7 @@ static size_t val_size(struct dataplane *dp, enum lb_map m)
 	case LBM_SVC:
 		return sizeof(struct pt_svc);
 	case LBM_SLOT:
-		return sizeof(uint32_t);
+		return sizeof(struct pt_slot_val);
 	case LBM_BACKEND:
 		return sizeof(struct pt_backend);
 	case LBM_SVC_STATS:

@@ -73,6 +73,16 @@ static void be_to_map(const struct lb_be *b, uint32_t svc_id, struct pt_backend 
 	v->svc_id = svc_id;
 }
 
+/* A slot names its backend and carries a copy of its address. */
+static void slot_to_map(const struct lb_be *b, struct pt_slot_val *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->backend_id = b->id;
+	memcpy(v->addr, b->addr.a, sizeof(v->addr));
+	v->port = htons(b->port);
+	v->family = (uint8_t)b->addr.family;
+}
+
 static int w_update(struct lb *lb, enum lb_map m, const void *k, const void *v)
 {
 	int err = lb->ops.update(lb->ops.ctx, m, k, v);
@@ -234,6 +244,7 @@ static int apply_rec(struct lb *lb, struct lb_rec *r, struct lb_want *w)
 	struct lb_be *nb = calloc((size_t)w->n_be + 1, sizeof(*nb));
 	uint32_t old_count = r->count > (uint32_t)r->n_be ? r->count : (uint32_t)r->n_be;
 	struct pt_slot_key sk = {.svc_id = r->svc_id};
+	struct pt_slot_val slv;
 	struct pt_svc sv = {
 	    .count = (uint32_t)w->n_be,
 	    .flags = w->flags | PT_SVC_USED,
@@ -266,7 +277,8 @@ static int apply_rec(struct lb *lb, struct lb_rec *r, struct lb_want *w)
 		if (!r->layout_unknown && i < r->n_be && r->be[i].id == nb[i].id)
 			continue;
 		sk.slot = (uint32_t)i + 1;
-		err |= w_update(lb, LBM_SLOT, &sk, &nb[i].id);
+		slot_to_map(&nb[i], &slv);
+		err |= w_update(lb, LBM_SLOT, &sk, &slv);
 	}
 	/* 3. the master entry: count last */
 	if (!err)
@@ -276,9 +288,10 @@ static int apply_rec(struct lb *lb, struct lb_rec *r, struct lb_want *w)
 		 * drop the new backends: the old service stays consistent */
 		for (int i = 0; i <= written && i < w->n_be; i++) {
 			sk.slot = (uint32_t)i + 1;
-			if (i < r->n_be && !r->layout_unknown)
-				w_update(lb, LBM_SLOT, &sk, &r->be[i].id);
-			else if ((uint32_t)i >= old_count)
+			if (i < r->n_be && !r->layout_unknown) {
+				slot_to_map(&r->be[i], &slv);
+				w_update(lb, LBM_SLOT, &sk, &slv);
+			} else if ((uint32_t)i >= old_count)
 				w_del(lb, LBM_SLOT, &sk);
 		}
 		for (int i = 0; i < w->n_be; i++)
