@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 #include "daemon.h"
@@ -43,7 +44,9 @@ static struct {
 	struct daemon *d;
 	struct trace t;
 	bool trace_ok;
-	struct watch rb;
+	struct watch rb, drain;
+	bool delaying;	      /* the ring is off epoll until the drain timer */
+	bool backlog;	      /* the last drain stopped at RB_BUDGET */
 	int64_t mono_to_real; /* ns */
 	struct hmap cg;	      /* cgroup id -> struct cgref */
 	char *hist[HISTORY];
@@ -433,14 +436,59 @@ static int on_record(void *ctx, const void *rec, size_t len)
 	return --*budget > 0 ? 0 : -1; /* -1: this one is consumed, stop here */
 }
 
-static void rb_event(struct daemon *d, struct watch *w, uint32_t events)
+/*
+ * Batching: the kernel wakes the ring's reader only when a record is
+ * committed at the position the reader has caught up to, i.e. the first
+ * record after a drain. Draining at once on that wakeup means one wakeup (a
+ * self-IPI, a VM exit here, and a context switch) per record. Instead the
+ * first wakeup takes the ring off epoll and arms a one-shot timer; records
+ * committed meanwhile find the reader behind and wake nobody; the timer
+ * drains them all at once. Events arrive up to RB_DELAY_MS late, in order,
+ * with their kernel timestamps. Under a backlog (a drain stopped at
+ * RB_BUDGET) the ring is drained every loop turn, as before.
+ */
+#define RB_DELAY_MS 10
+
+static void rb_drain(void)
 {
-	(void)d;
-	(void)w;
 	int budget = RB_BUDGET;
 
-	(void)events;
 	trace_poll(&ev.t, on_record, &budget);
+	ev.backlog = budget <= 0;
+}
+
+static void rb_event(struct daemon *d, struct watch *w, uint32_t events)
+{
+	struct itimerspec its = {.it_value.tv_nsec = RB_DELAY_MS * 1000000l};
+
+	(void)w;
+	(void)events;
+	if (ev.backlog || ev.drain.fd < 0 || loop_mod(d, &ev.rb, 0) ||
+	    timerfd_settime(ev.drain.fd, 0, &its, NULL)) {
+		rb_drain();
+		return;
+	}
+	ev.delaying = true;
+}
+
+static void drain_event(struct daemon *d, struct watch *w, uint32_t events)
+{
+	uint64_t n;
+
+	(void)events;
+	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_err("events: drain timer: %s", strerror(errno));
+	rb_drain();
+	if (ev.delaying && loop_mod(d, &ev.rb, EPOLLIN) == 0)
+		ev.delaying = false; /* level-triggered: a backlog reports again */
+}
+
+/* Everything the kernel has written so far, now: counters and new
+ * subscribers must not be up to RB_DELAY_MS behind. */
+static void drain_now(void)
+{
+	if (ev.trace_ok)
+		rb_drain();
 }
 
 /* ---- subscribers (control socket clients asking for a stream) ---- */
@@ -465,6 +513,7 @@ void events_subscribe(int fd, uint64_t since_ns, bool follow, bool history)
 	char hdr[256];
 	int n;
 
+	drain_now();
 	s->w.fd = fd;
 	s->w.fn = sub_event;
 	s->follow = follow;
@@ -495,6 +544,7 @@ uint64_t events_lost_kernel(void)
 
 void events_counts(uint64_t *received, uint64_t *lost_history, uint64_t *by_type, int n)
 {
+	drain_now();
 	*received = ev.kernel_records;
 	*lost_history = ev.dropped_history;
 	for (int i = 0; i < n && i < 16; i++)
@@ -503,8 +553,10 @@ void events_counts(uint64_t *received, uint64_t *lost_history, uint64_t *by_type
 
 json_t *events_stats(void)
 {
-	json_t *by = json_object();
+	json_t *by;
 
+	drain_now();
+	by = json_object();
 	for (unsigned t = 1; t < 16; t++)
 		if (ev.count[t])
 			json_object_set_new(by, event_type_name(t),
@@ -521,6 +573,7 @@ int events_init(struct daemon *d)
 	struct timespec m, r;
 
 	ev.d = d;
+	ev.drain.fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &m);
 	clock_gettime(CLOCK_REALTIME, &r);
 	ev.mono_to_real = ((int64_t)r.tv_sec - m.tv_sec) * 1000000000ll + (r.tv_nsec - m.tv_nsec);
@@ -533,6 +586,12 @@ int events_init(struct daemon *d)
 	ev.trace_ok = true;
 	ev.rb.fd = trace_fd(&ev.t);
 	ev.rb.fn = rb_event;
+	ev.drain.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	ev.drain.fn = drain_event;
+	if (ev.drain.fd >= 0 && loop_add(d, &ev.drain, EPOLLIN)) {
+		close(ev.drain.fd);
+		ev.drain.fd = -1; /* no batching: drain on every wakeup */
+	}
 	return loop_add(d, &ev.rb, EPOLLIN);
 }
 
