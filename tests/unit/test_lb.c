@@ -259,6 +259,10 @@ static void mkwant(struct wb *b, const char *key, const char *vip, uint16_t port
 
 	memset(b, 0, sizeof(*b));
 	snprintf(b->w.key, sizeof(b->w.key), "%s", key);
+	/* affinity by default: pt_backend is written too, so the order checks
+	 * see every map; test_no_affinity covers the slots-only path */
+	b->w.flags = PT_SVC_AFFINITY;
+	b->w.affinity_timeout = 10800;
 	b->w.fe = b->fe;
 	b->w.be = b->be;
 	if (vip)
@@ -350,6 +354,9 @@ static const char *state_bad(struct kstate *s, char *why, size_t len)
 					return why;
 				}
 				be = k_get(s, LBM_BACKEND, be_id);
+				/* pt_backend only matters (and exists) with affinity */
+				if (!be && !(sv->flags & PT_SVC_AFFINITY))
+					continue;
 				if (!be) {
 					snprintf(why, len,
 						 "svc %u count %u: slot %u -> backend %u missing",
@@ -415,9 +422,11 @@ static void replay_check_at(struct mark *m, const char *file, int line)
 	}
 	for (size_t i = m->at; i < F.n; i++) {
 		const struct op *o = &F.log[i];
-		/* a slot may only name a backend that is already there */
-		if (o->map == LBM_SLOT && o->kind == OP_UPD && !o->failed &&
-		    !k_get(s, LBM_BACKEND, o->val)) {
+		/* with affinity, a slot may only name a backend that is already
+		 * there (flags: the service's state at the end) */
+		const struct pt_svc *fsv = o->map == LBM_SLOT ? k_get(F.st, LBM_SVC, o->key) : NULL;
+		if (o->map == LBM_SLOT && o->kind == OP_UPD && !o->failed && fsv &&
+		    (fsv->flags & PT_SVC_AFFINITY) && !k_get(s, LBM_BACKEND, o->val)) {
 			dump_op(o, i, op, sizeof(op));
 			print_error("%s: slot written before its backend\n", op);
 			_fail(file, line);
@@ -527,14 +536,21 @@ static void check_layout_at(struct lb_want *w, const char *file, int line)
 				_fail(file, line);
 			}
 		be = k_get(F.st, LBM_BACKEND, id);
-		if (!be) {
-			print_error("%s: backend %u of slot %d missing\n", w->key, *id, i + 1);
+		if (!be != !(w->flags & PT_SVC_AFFINITY)) {
+			print_error("%s: backend %u of slot %d %s a pt_backend entry\n", w->key,
+				    *id, i + 1, be ? "has" : "lacks");
 			_fail(file, line);
 		}
-		/* slot i+1 is want.be[i] */
-		if (memcmp(be->addr, w->be[i].addr.a, sizeof(be->addr)) ||
-		    be->port != htons(w->be[i].port) || be->family != w->be[i].addr.family ||
-		    be->svc_id != r->svc_id || be->flags != (uint8_t)w->be[i].terminating) {
+		/* slot i+1 is want.be[i]: the slot's address, and the backend's */
+		const struct pt_slot_val *sl = (const void *)id;
+		if (memcmp(sl->addr, w->be[i].addr.a, sizeof(sl->addr)) ||
+		    sl->port != htons(w->be[i].port) || sl->family != w->be[i].addr.family) {
+			print_error("%s: slot %d address is not want.be[%d]\n", w->key, i + 1, i);
+			_fail(file, line);
+		}
+		if (be && (memcmp(be->addr, w->be[i].addr.a, sizeof(be->addr)) ||
+			   be->port != htons(w->be[i].port) || be->family != w->be[i].addr.family ||
+			   be->svc_id != r->svc_id || be->flags != (uint8_t)w->be[i].terminating)) {
 			print_error("%s: slot %d backend %u is not want.be[%d]\n", w->key, i + 1,
 				    *id, i);
 			_fail(file, line);
@@ -822,7 +838,41 @@ static void test_affinity_flags(void **state)
 	unmark(&m);
 	a.w.flags = 0;
 	a.w.affinity_timeout = 0;
+	m = sync_ok("default/web", 1, &a); /* pt_backend entries deleted */
+	unmark(&m);
+	a.w.flags = PT_SVC_AFFINITY;
+	a.w.affinity_timeout = 5;
+	m = sync_ok("default/web", 1, &a); /* and written again */
+	unmark(&m);
+}
+
+static void restart(void);
+
+/* Without affinity a connect() only reads the slot: no pt_backend entry is
+ * written, and a restarted daemon adopts the backends from the slots. */
+static void test_no_affinity(void **state)
+{
+	(void)state;
+	struct wb a;
+	struct mark m;
+
+	mkwant(&a, "default/web/80/TCP/v4", "10.96.0.10", 80, 30080,
+	       "10.0.0.1:8080 10.0.0.2:8080 10.0.0.3:8080");
+	a.w.flags = 0;
+	a.w.affinity_timeout = 0;
 	m = sync_ok("default/web", 1, &a);
+	assert_int_equal(count_ops(&m, LBM_BACKEND, OP_UPD), 0);
+	assert_int_equal(count_ops(&m, LBM_SLOT, OP_UPD), 3);
+	unmark(&m);
+	uint32_t kept = be_id_of(&a, "10.0.0.2", 8080);
+	restart();
+	mkwant(&a, "default/web/80/TCP/v4", "10.96.0.10", 80, 30080, "10.0.0.2:8080");
+	a.w.flags = 0;
+	a.w.affinity_timeout = 0;
+	m = sync_ok("default/web", 1, &a);
+	/* adopted from its slot: same id, and the other ids were released */
+	assert_int_equal(be_id_of(&a, "10.0.0.2", 8080), kept);
+	assert_int_equal(LB.be_ids.used, 1);
 	unmark(&m);
 }
 
@@ -1229,6 +1279,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_replace_all_and_terminating, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resync_is_minimal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_affinity_flags, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_affinity, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_remove_service, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_remove_one_port_of_owner, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_capacity_backends, setup, teardown),

@@ -54,6 +54,7 @@ IPT_LAT_BIG_EP=1	# beyond IPT_PROG_MAX: latency ruleset with 1 endpoint/service
 ONLY=${BENCH_ONLY:-lb trace pods bw}
 [[ -n ${BENCH_NS:-} ]] && read -ra NS <<<"$BENCH_NS"	# e.g. BENCH_NS="100 10000"
 [[ -n ${BENCH_LAT_CONN:-} ]] && LAT_CONN=$BENCH_LAT_CONN
+[[ -n ${BENCH_EXECS:-} ]] && EXECS=$BENCH_EXECS
 
 # ---- set-up ---------------------------------------------------------------
 if [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]]; then CG2=/sys/fs/cgroup; else CG2=/sys/fs/cgroup/unified; fi

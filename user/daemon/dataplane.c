@@ -190,8 +190,15 @@ fail:
 	return -1;
 }
 
+static int wq_flush(struct dataplane *dp);
+
 void dp_close(struct dataplane *dp)
 {
+	if (dp->wq.n && dp->lb)
+		wq_flush(dp);
+	free(dp->wq.keys);
+	free(dp->wq.vals);
+	memset(&dp->wq, 0, sizeof(dp->wq));
 	if (dp->cg_fd >= 0)
 		close(dp->cg_fd);
 	dp->cg_fd = -1;
@@ -220,24 +227,102 @@ static size_t val_size(struct dataplane *dp, enum lb_map m)
 	}
 }
 
-static int ops_update(void *ctx, enum lb_map m, const void *k, const void *v)
+static size_t key_size(enum lb_map m)
+{
+	switch (m) {
+	case LBM_FRONTEND:
+		return sizeof(struct pt_frontend_key);
+	case LBM_SLOT:
+		return sizeof(struct pt_slot_key);
+	default:
+		return sizeof(uint32_t);
+	}
+}
+
+#define WQ_MAX 4096 /* entries per batch call */
+
+/* Send the queued segment to the kernel. The kernel applies a batch element
+ * by element, in order, so the dataplane sees the same sequence of states as
+ * with one syscall per entry (the write order in lb.c still holds). */
+static int wq_flush(struct dataplane *dp)
+{
+	struct dp_wq *q = &dp->wq;
+	size_t ks = key_size(q->m), vs = val_size(dp, q->m);
+	uint32_t done = 0;
+	int err = 0;
+
+	while (done < q->n) {
+		uint32_t cnt = q->n - done;
+		int rc;
+
+		if (q->del) {
+			rc =
+			    bpf_map_delete_batch(dp->map_fd[q->m], q->keys + done * ks, &cnt, NULL);
+			if (rc && errno == ENOENT) {
+				done += cnt + 1; /* already gone: as a single delete, fine */
+				continue;
+			}
+		} else {
+			rc = bpf_map_update_batch(dp->map_fd[q->m], q->keys + done * ks,
+						  q->vals + done * vs, &cnt, NULL);
+		}
+		if (rc) {
+			err = -errno;
+			log_err("lb: map %d batch %s failed at entry %u of %u: %s", q->m,
+				q->del ? "delete" : "update", done + cnt, q->n, strerror(errno));
+			break;
+		}
+		done += cnt;
+	}
+	q->n = 0;
+	return err;
+}
+
+static int ops_flush(void *ctx)
 {
 	struct dataplane *dp = ctx;
-	char zero[4096] = {0};
 
-	if (!v) {
-		if (val_size(dp, m) > sizeof(zero))
-			return -E2BIG;
-		v = zero;
+	return dp->wq.n ? wq_flush(dp) : 0;
+}
+
+/* Queue one write; the segment is flushed when the map or the kind of
+ * write changes, when it is full, and by lb_sync when it is done. */
+static int wq_add(struct dataplane *dp, enum lb_map m, bool del, const void *k, const void *v)
+{
+	struct dp_wq *q = &dp->wq;
+	size_t ks = key_size(m), vs = val_size(dp, m);
+	int err = 0;
+
+	if (q->n && (q->m != m || q->del != del || q->n == WQ_MAX))
+		err = wq_flush(dp);
+	if (!q->keys) {
+		q->cap = WQ_MAX;
+		q->keys = malloc(WQ_MAX * sizeof(struct pt_frontend_key));
+		q->vals = malloc(WQ_MAX * (size_t)dp->ncpu * 64);
+		if (!q->keys || !q->vals)
+			return -ENOMEM;
 	}
-	return bpf_map_update_elem(dp->map_fd[m], k, v, BPF_ANY) ? -errno : 0;
+	q->m = m;
+	q->del = del;
+	memcpy(q->keys + q->n * ks, k, ks);
+	if (!del) {
+		if (v)
+			memcpy(q->vals + q->n * vs, v, vs);
+		else
+			memset(q->vals + q->n * vs, 0, vs); /* reset: arrays, per-CPU stats */
+	}
+	q->n++;
+	return err;
+}
+
+static int ops_update(void *ctx, enum lb_map m, const void *k, const void *v)
+{
+	return wq_add(ctx, m, false, k, v);
 }
 
 static int ops_del(void *ctx, enum lb_map m, const void *k)
 {
-	struct dataplane *dp = ctx;
-
-	return bpf_map_delete_elem(dp->map_fd[m], k) ? -errno : 0;
+	return wq_add(ctx, m, true, k, NULL);
 }
 
 static int ops_walk(void *ctx, enum lb_map m,
@@ -247,6 +332,7 @@ static int ops_walk(void *ctx, enum lb_map m,
 	char key[64], next[64], val[256];
 	void *prev = NULL;
 
+	ops_flush(dp);
 	while (!bpf_map_get_next_key(dp->map_fd[m], prev, next)) {
 		memcpy(key, next, sizeof(key));
 		prev = key;
@@ -263,6 +349,7 @@ struct lb_ops dp_lb_ops(struct dataplane *dp)
 	    .update = ops_update,
 	    .del = ops_del,
 	    .walk = ops_walk,
+	    .flush = ops_flush,
 	};
 }
 

@@ -14,8 +14,18 @@ struct dp_opts {
 	bool connect_events;
 };
 
+/* Map writes queued by the LB programmer: consecutive writes of one kind to
+ * one map go to the kernel as one BPF_MAP_*_BATCH call, in order. */
+struct dp_wq {
+	enum lb_map m;
+	bool del;
+	uint32_t n, cap;
+	char *keys, *vals;
+};
+
 struct dataplane {
 	struct lb_bpf *lb;
+	struct dp_wq wq;
 	int cg_fd;
 	int map_fd[LBM__N];
 	int node_addr_fd, config_fd;

@@ -63,6 +63,11 @@ const struct lb_rec *lb_owner_recs(struct lb *lb, const char *owner)
 }
 
 /* ---- map writes ---- */
+int lb_flush(struct lb *lb)
+{
+	return lb->ops.flush ? lb->ops.flush(lb->ops.ctx) : 0;
+}
+
 static void be_to_map(const struct lb_be *b, uint32_t svc_id, struct pt_backend *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -159,15 +164,29 @@ static void adopt_be(void *arg, const void *key, const void *val)
 	idpool_take(&a->lb->be_ids, b->id);
 }
 
+/* A slot names its backend and carries its address: backends of services
+ * without affinity are only known from their slots (no pt_backend entry). */
 static void adopt_slot(void *arg, const void *key, const void *val)
 {
 	struct adopt *a = arg;
 	const struct pt_slot_key *k = key;
+	const struct pt_slot_val *v = val;
 	struct lb_rec *r = adopt_rec(a, k->svc_id);
+	struct lb_be *b;
 
-	(void)val;
 	if (k->slot > r->count)
 		r->count = k->slot; /* slots to clean up, at least */
+	for (int i = 0; i < r->n_be; i++)
+		if (r->be[i].id == v->backend_id)
+			return;
+	r->be = realloc(r->be, sizeof(*r->be) * (size_t)(r->n_be + 1));
+	b = &r->be[r->n_be++];
+	memset(b, 0, sizeof(*b));
+	b->addr.family = v->family;
+	memcpy(b->addr.a, v->addr, sizeof(b->addr.a));
+	b->port = ntohs(v->port);
+	b->id = v->backend_id;
+	idpool_take(&a->lb->be_ids, b->id);
 }
 
 int lb_adopt(struct lb *lb)
@@ -217,7 +236,8 @@ static void remove_rec(struct lb *lb, struct lb_rec *r)
 	for (sk.slot = 1; sk.slot <= (uint32_t)r->count || sk.slot <= (uint32_t)r->n_be; sk.slot++)
 		w_del(lb, LBM_SLOT, &sk);
 	for (int i = 0; i < r->n_be; i++) {
-		w_del(lb, LBM_BACKEND, &r->be[i].id);
+		if (r->layout_unknown || (r->flags & PT_SVC_AFFINITY))
+			w_del(lb, LBM_BACKEND, &r->be[i].id);
 		idpool_put(&lb->be_ids, r->be[i].id);
 	}
 	idpool_put(&lb->svc_ids, r->svc_id);
@@ -252,25 +272,37 @@ static int apply_rec(struct lb *lb, struct lb_rec *r, struct lb_want *w)
 	};
 	int err = 0;
 
-	/* 1. new backends */
+	/* 1. new backends: ids and zeroed counters first, then the entries
+	 * (runs of writes to one map become one batch in the dataplane) */
+	bool *write = calloc((size_t)w->n_be + 1, sizeof(*write));
+	/* pt_backend entries exist only for services with affinity: it is
+	 * how an affinity entry is validated; a connect() reads the slot */
+	bool aff = w->flags & PT_SVC_AFFINITY;
+	bool had = r->layout_unknown || (r->flags & PT_SVC_AFFINITY);
 	for (int i = 0; i < w->n_be; i++) {
 		int j = find_be(r, &w->be[i]);
-		struct pt_backend v;
 
 		nb[i] = w->be[i];
 		if (j >= 0) {
 			nb[i].id = r->be[j].id;
-			if (r->be[j].terminating == nb[i].terminating)
-				continue;
+			write[i] = aff && (!had || r->be[j].terminating != nb[i].terminating);
 		} else if (idpool_get(&lb->be_ids, &nb[i].id)) {
 			err = -1; /* pre-checked: cannot happen */
 			break;
 		} else {
 			w_update(lb, LBM_BE_STATS, &nb[i].id, NULL);
+			write[i] = aff;
 		}
+	}
+	for (int i = 0; !err && i < w->n_be; i++) {
+		struct pt_backend v;
+
+		if (!write[i])
+			continue;
 		be_to_map(&nb[i], r->svc_id, &v);
 		err |= w_update(lb, LBM_BACKEND, &nb[i].id, &v);
 	}
+	free(write);
 	/* 2. slots 1..n */
 	int written = 0;
 	for (int i = 0; !err && i < w->n_be; i++, written = i) {
@@ -327,9 +359,13 @@ static int apply_rec(struct lb *lb, struct lb_rec *r, struct lb_want *w)
 	for (int i = 0; i < r->n_be; i++) {
 		if (find_be(&nr, &r->be[i]) >= 0)
 			continue;
-		w_del(lb, LBM_BACKEND, &r->be[i].id);
+		if (had)
+			w_del(lb, LBM_BACKEND, &r->be[i].id);
 		idpool_put(&lb->be_ids, r->be[i].id);
 	}
+	/* affinity turned off: pt_svc no longer has the flag, drop the rest */
+	for (int i = 0; had && !aff && i < w->n_be; i++)
+		w_del(lb, LBM_BACKEND, &nb[i].id);
 	/* 6. remember */
 	free(r->be);
 	r->be = nb;
@@ -470,6 +506,10 @@ int lb_sync(struct lb *lb, const char *owner, struct lb_want *w, int n, char *er
 		hmap_puts(&lb->by_owner, owner, keep);
 	else
 		hmap_dels(&lb->by_owner, owner);
+	if (lb_flush(lb) && !rc) {
+		snprintf(err, errlen, "writing the maps failed (see daemon log)");
+		rc = -1;
+	}
 	return rc;
 }
 
@@ -485,6 +525,7 @@ void lb_gc_orphans(struct lb *lb)
 		n++;
 	}
 	hmap_free(&lb->orphans);
+	lb_flush(lb);
 	if (n)
 		log_info("lb: removed %d stale service ports left by a previous run", n);
 }

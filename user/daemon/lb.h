@@ -37,6 +37,9 @@ struct lb_ops {
 	/* walk a map (used once, to adopt what a previous daemon pinned) */
 	int (*walk)(void *ctx, enum lb_map m,
 		    void (*cb)(void *arg, const void *key, const void *val), void *arg);
+	/* optional: writes may be queued until flush (batched syscalls); lb
+	 * flushes at the end of every lb_sync / lb_gc_orphans */
+	int (*flush)(void *ctx);
 };
 
 struct lb_fe {
@@ -98,6 +101,9 @@ void lb_gc_orphans(struct lb *lb);
  * capacity or conflict error nothing is written and err says why. */
 int lb_sync(struct lb *lb, const char *owner, struct lb_want *want, int n, char *err,
 	    size_t errlen);
+
+/* Send queued map writes to the kernel (lb_sync does it before returning). */
+int lb_flush(struct lb *lb);
 
 struct lb_rec *lb_find(struct lb *lb, const char *key);
 /* "ns/name/port/proto/vN" of a svc_id, or "" (for events). */
