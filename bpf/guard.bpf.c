@@ -221,9 +221,9 @@ int guard_ingress(struct __sk_buff *skb)
 /*
  * TCP pacing: the egress limit applied by TCP itself.
  *
- * A policer (guard_egress) can only refuse a segment, and at pod RTTs the
- * burst/refusal/stall pattern that makes TCP's loss detection (RACK) declare
- * late segments lost: spurious retransmits at 100M and more. The kernel has
+ * A policer (guard_egress) can only refuse a segment, and at pod RTTs that
+ * makes a burst/refusal/stall pattern in which TCP's loss detection (RACK)
+ * declares late segments lost: spurious retransmits at 100M and more. The kernel has
  * no qdisc here that honours an earliest departure time (no sch_fq), and a
  * queueing qdisc (tbf) delays every packet of the pod by its backlog. So the
  * pod's TCP sockets pace themselves: when a connection is established its

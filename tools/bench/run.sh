@@ -101,6 +101,7 @@ $CC -std=gnu11 -O2 -Wall -Wextra -Werror -I"$ROOT/include" -o "$BIN/epchange" "$
 	echo "iperf3=$(iperf3 -v 2>/dev/null | head -1)"
 	echo "podtrace=$("$PTBIN/podtraced" --version 2>/dev/null)"
 	echo "quick=$QUICK"
+	echo "tcp_cc=$(sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null)"
 	echo "root_progs=$(bpftool cgroup show "$CG2" 2>/dev/null | tail -n +2 | wc -l)"
 	echo "lat_conn=$LAT_CONN"; echo "ep=$EP"; echo "iperf_t=$IPERF_T"; echo "bw_t=$BW_T"
 	echo "met_pods=$MET_PODS"; echo "met_svcs=$MET_SVCS"; echo "execs=$EXECS"
