@@ -6,10 +6,13 @@
  * pt_bw) and per-pod traffic counters (pt_pod_stats). The pod is found from
  * the socket's cgroup (a container cgroup or the pod cgroup) in pt_cgroup.
  *
+ * sockops: the pod's TCP connections pace themselves to its egress rate.
+ *
  * cgroup/dev: the runc default device allow-list.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 #include "maps.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -213,6 +216,104 @@ int guard_ingress(struct __sk_buff *skb)
 		}
 	}
 	return rv;
+}
+
+/*
+ * TCP pacing: the egress limit applied by TCP itself.
+ *
+ * A policer (guard_egress) can only refuse a segment, and at pod RTTs that
+ * makes a burst/refusal/stall pattern in which TCP's loss detection (RACK)
+ * declares late segments lost: spurious retransmits at 100M and more. The kernel has
+ * no qdisc here that honours an earliest departure time (no sch_fq), and a
+ * queueing qdisc (tbf) delays every packet of the pod by its backlog. So the
+ * pod's TCP sockets pace themselves: when a connection is established its
+ * SO_MAX_PACING_RATE is set so that its IP bytes (what guard_egress charges)
+ * fit the pod's egress rate. TCP then spaces its segments with its own EDT
+ * timer, in the socket: no queue, no drop, nothing delayed for the pod's
+ * other traffic. guard_egress stays as the aggregate limit (several bulk
+ * connections at once, UDP); a single paced connection stays under it.
+ */
+#define SOL_SOCKET 1	      /* uapi, not in vmlinux.h */
+#define SO_MAX_PACING_RATE 47 /* bytes/s, a u32 through bpf_setsockopt */
+#define AF_INET6 10
+/* IP + TCP header with the timestamp option on a full-size segment: what
+ * guard_egress charges on top of mss_cache bytes of payload. */
+#define HDR4 (20 + 20 + 12)
+#define HDR6 (40 + 20 + 12)
+
+/* cgroup2 id of the socket's cgroup (what bpf_skb_cgroup_id() returns for
+ * its packets). A connection accepted by a pod inherits the listener's. */
+static __always_inline __u64 sock_cgroup_id(struct bpf_sock *bsk)
+{
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(bsk);
+	struct cgroup *cg;
+
+	if (!tp)
+		return 0;
+	cg = tp->inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup;
+	if (!cg || !cg->kn)
+		return 0;
+	return cg->kn->id;
+}
+
+/* A connection over loopback (between the pod's containers, or to its own
+ * address): not limited, as guard_egress does not charge loopback packets. */
+static __always_inline bool sock_is_local(struct bpf_sock_ops *skops)
+{
+	if (skops->family == AF_INET6)
+		return (skops->remote_ip6[0] == skops->local_ip6[0] &&
+			skops->remote_ip6[1] == skops->local_ip6[1] &&
+			skops->remote_ip6[2] == skops->local_ip6[2] &&
+			skops->remote_ip6[3] == skops->local_ip6[3]) ||
+		       (!skops->remote_ip6[0] && !skops->remote_ip6[1] && !skops->remote_ip6[2] &&
+			skops->remote_ip6[3] == bpf_htonl(1));
+	return skops->remote_ip4 == skops->local_ip4 ||
+	       (skops->remote_ip4 & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000);
+}
+
+/* Payload bytes/s for a connection: full segments of mss payload bytes keep
+ * the pod's IP bytes within rate_Bps. */
+static __always_inline __u32 pace_rate(__u64 rate_Bps, __u32 mss, __u32 family)
+{
+	__u32 hdr = family == AF_INET6 ? HDR6 : HDR4;
+	__u64 r;
+
+	if (mss < 64 || mss > 65535)
+		mss = 1448;
+	r = rate_Bps * mss / (mss + hdr);
+	if (r < 1)
+		r = 1;
+	return r >= 0xffffffffull ? 0xfffffffe : (__u32)r; /* ~0U = unlimited */
+}
+
+SEC("sockops")
+int guard_sockops(struct bpf_sock_ops *skops)
+{
+	struct pt_cgroup_val *cg;
+	struct bpf_sock *sk;
+	struct pt_bw *b;
+	__u32 idx, rate;
+	__u64 cgid;
+
+	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
+	    skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
+		return 1;
+	if (sock_is_local(skops))
+		return 1;
+	sk = skops->sk;
+	if (!sk)
+		return 1;
+	cgid = sock_cgroup_id(sk);
+	cg = cgid ? bpf_map_lookup_elem(&pt_cgroup, &cgid) : NULL;
+	if (!cg || cg->pod_id >= PT_MAX_PODS)
+		return 1;
+	idx = cg->pod_id * 2 + PT_EGRESS;
+	b = bpf_map_lookup_elem(&pt_bw, &idx);
+	if (!b || !b->rate_bps)
+		return 1;
+	rate = pace_rate(rate_bytes(b->rate_bps), skops->mss_cache, skops->family);
+	bpf_setsockopt(skops, SOL_SOCKET, SO_MAX_PACING_RATE, &rate, sizeof(rate));
+	return 1;
 }
 
 /* uapi BPF_DEVCG_* (not in vmlinux.h: no kernel type refers to them). */

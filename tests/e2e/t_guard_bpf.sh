@@ -2,7 +2,9 @@
 # The guard plane on a pod cgroup, without the daemon: build/tests/guardctl
 # drives user/daemon/guard.c over the pinned maps and links.
 #  (a) egress limit: a real iperf3 transfer from a container cgroup holds
-#      10 and 50 Mbit/s within 10%; re-attaching re-uses the pinned links;
+#      10 and 50 Mbit/s within 10%, paced by TCP (sockops sets the
+#      connection's max pacing rate): no refusal, no retransmit; UDP is
+#      policed (refusals counted); re-attaching re-uses the pinned links;
 #  (b) ingress limit (iperf3 -R): the same;
 #  (c) the device allow-list: a block device is EPERM, /dev/null etc. work;
 #  (d) the pod counters match iperf3's byte counts (5%);
@@ -48,9 +50,12 @@ xfer() {
 	bg_in_pod srv iperf3 -s -1 -B "$SRV" -p $port >"$T_DIR/$name-srv.log" 2>&1
 	poll_until 5 eval "in_pod srv ss -Hltn 'sport = :$port' | grep -q ." ||
 		t_bail "iperf3 server for $name did not start"
+	# the client's TCP state 1 s in (ss -ti: pacing rate, retransmits)
+	(sleep 1 && in_pod cli ss -tin "dst $SRV" >"$T_DIR/$name-ss.txt" 2>&1) &
 	in_cg "$CTR" nsenter --net="/run/netns/$(pod_ns cli)" -- \
 		iperf3 -c "$SRV" -p $port -J ${T_TCP_CC:+-C "$T_TCP_CC"} "$@" \
 		>"$T_DIR/$name.json" 2>&1
+	wait $!
 	if [[ $(jq_ "$T_DIR/$name.json" 'd["end"]["sum_received"]["bytes"]') == none ]]; then
 		head -c 2000 "$T_DIR/$name.json" | sed 's/^/#   /'
 		fail "$name: iperf3 failed"
@@ -85,11 +90,11 @@ n_progs() { bpftool cgroup show "$POD" 2>/dev/null | grep -c guard_; }
 
 # ---- (a) egress, (d) counters ------------------------------------------------------------
 gctl attach "$KEY" "$POD" $ID 10M 0 || t_bail "guardctl attach"
-for l in egress ingress dev; do
+for l in egress ingress dev sockops; do
 	[[ -e $LINKS/$l ]] && ok "link $l pinned" || fail "link $l pinned at $LINKS/$l"
 done
-expect_eq "$(n_progs)" 3 "3 programs attached to the pod cgroup"
-ids=$(for l in egress ingress dev; do link_id $l; done)
+expect_eq "$(n_progs)" 4 "4 programs attached to the pod cgroup"
+ids=$(for l in egress ingress dev sockops; do link_id $l; done)
 
 gctl reset $ID
 xfer eg10 -t 4 && rate_ok eg10 10
@@ -97,13 +102,26 @@ st=$(gctl stats $ID)
 t_log "$(tr '\n' ' ' <<<"$st")"
 within5 "$(stat_of "$st" bytes_egress)" "$(jq_ "$T_DIR/eg10.json" 'd["end"]["sum_received"]["bytes"]')" \
 	"eg10: bytes_egress matches the bytes iperf3 received"
-expect_ge "$(stat_of "$st" drops_bw_egress)" 1 "eg10: refusals counted (drops_bw_egress)"
-expect_ge "$(stat_of "$st" cn_marks_egress)" 1 "eg10: congestion notifications counted (cn_marks_egress)"
+# paced by TCP: the policer has nothing to refuse, TCP nothing to resend
+expect_le "$(stat_of "$st" drops_bw_egress)" 2 "eg10: paced, (almost) nothing refused (drops_bw_egress)"
+expect_le "$(jq_ "$T_DIR/eg10.json" 'd["end"]["sum_sent"]["retransmits"]')" 2 "eg10: paced, no retransmits"
+# ss -tin: "pacing_rate <current>bps/<max>bps"; max = 10M x 1448 / (1448 + 52)
+maxpace=$(sed -n 's|.*pacing_rate [0-9]*bps/\([0-9]*\)bps.*|\1|p' "$T_DIR/eg10-ss.txt" | tail -1)
+t_log "eg10: max pacing rate ${maxpace:-none} bit/s"
+expect_ge "${maxpace:-0}" 9500000 "eg10: the connection's max pacing rate is set (the limit less the headers)"
+expect_le "${maxpace:-0}" 9700000 "eg10: ... and not above it"
+
+# UDP is not paced: the policer holds it and counts its refusals
+gctl reset $ID
+xfer eg10u -u -b 30M -t 4 && rate_ok eg10u 10
+st=$(gctl stats $ID)
+t_log "$(tr '\n' ' ' <<<"$st")"
+expect_ge "$(stat_of "$st" drops_bw_egress)" 1 "eg10u: UDP refusals counted (drops_bw_egress)"
 
 # again with 50M: adopts the pinned links, swaps the programs in
 gctl attach "$KEY" "$POD" $ID 50M 0 || t_bail "guardctl re-attach"
-expect_eq "$(for l in egress ingress dev; do link_id $l; done)" "$ids" "re-attach keeps the pinned links (same link ids)"
-expect_eq "$(n_progs)" 3 "still 3 programs attached (not 6)"
+expect_eq "$(for l in egress ingress dev sockops; do link_id $l; done)" "$ids" "re-attach keeps the pinned links (same link ids)"
+expect_eq "$(n_progs)" 4 "still 4 programs attached (not 8)"
 gctl reset $ID
 xfer eg50 -t 4 && rate_ok eg50 50
 st=$(gctl stats $ID)
@@ -164,10 +182,10 @@ head -c1 "$blk" >/dev/null 2>&1 && ok "outside the pod $blk still reads" || fail
 # ---- a pod cgroup re-created under the same key: the stale pins are replaced
 rmdir "$CTR" "$POD" && mkdir -p "$CTR" || t_bail "re-create $POD"
 gctl attach "$KEY" "$POD" $ID 10M 10M || t_bail "guardctl attach (new cgroup)"
-new_ids=$(for l in egress ingress dev; do link_id $l; done)
-[[ $new_ids != "$ids" && $(wc -w <<<"$new_ids") == 3 ]] && ok "new cgroup: stale links replaced" ||
+new_ids=$(for l in egress ingress dev sockops; do link_id $l; done)
+[[ $new_ids != "$ids" && $(wc -w <<<"$new_ids") == 4 ]] && ok "new cgroup: stale links replaced" ||
 	fail "new cgroup: stale links replaced (old: $ids, now: $new_ids)"
-expect_eq "$(n_progs)" 3 "new cgroup: 3 programs attached"
+expect_eq "$(n_progs)" 4 "new cgroup: 4 programs attached"
 out=$(in_cg "$POD" head -c1 "$blk" 2>&1 >/dev/null)
 expect_match "$out" "Operation not permitted" "new cgroup: the device list applies"
 

@@ -377,8 +377,10 @@ class Report:
                  "tbf_matched": "tbf, CNI, podtrace's burst"}
         self.w("## 6. Bandwidth enforcement (pod egress)")
         self.w()
-        self.w("iperf3 -t %s -O 2 (one TCP stream, cubic; the first 2 s, slow start and the initial bucket, not counted) from a pod to a server netns, with the pod's "
-               "egress limited by podtrace (`kubernetes.io/egress-bandwidth`, cgroup_skb token bucket) "
+        self.w("iperf3 -t %s -O 2 (one TCP stream, %s; the first 2 s, slow start and the initial bucket, not counted) from a pod to a server netns, with the pod's "
+               "egress limited by podtrace (`kubernetes.io/egress-bandwidth`: a sockops program sets the "
+               "connection's max pacing rate to the limit less the headers, so TCP paces itself; a cgroup_skb "
+               "token bucket is the aggregate limit) "
                "or by tc tbf set up as the CNI bandwidth plugin does for egress (ingress qdisc on the "
                "pod's host-side veth, u32 match-all mirred redirect to an ifb, tbf on the ifb, "
                "`limit = rate × 25 ms + burst`). Two tbf bursts: what containerd passes the plugin "
@@ -392,7 +394,7 @@ class Report:
                "receiver's mean over the whole window (a full bucket can add up to burst/window on "
                "top of the rate); the median and the worst of its 1-s intervals show how even the rate is. Retransmits: "
                "iperf3's (the sender's TCP retransmissions). Medians over %d interleaved "
-               "repetitions." % (self.env.get("bw_t", "?"), self.reps("bw")))
+               "repetitions." % (self.env.get("bw_t", "?"), self.env.get("tcp_cc") or "cubic", self.reps("bw")))
         self.w()
         rows = []
         for rate in rates:

@@ -11,6 +11,9 @@
 #                  or build/bench/ with QUICK=1)
 #   BENCH_ONLY="lb trace pods bw"   run only these phases
 #   BENCH_KEEP=1   keep the temp dir (/tmp/ptb-*) with the raw results
+#   BENCH_BW_RATES="10M 1G", BENCH_BW_REPS=N   the bandwidth phase's rates
+#                  and repetitions (default: 10M x 3 with QUICK=1, else
+#                  10M 100M 1G x 5)
 #
 # Exit status: 0 when every phase ran and every backend answered (targets
 # missed or not), 1 when a phase could not run.
@@ -46,6 +49,10 @@ else
 	TRACE_REPS=5; START_PODS=50; MET_PODS=200; MET_SVCS=10000; BW_RATES=(10M 100M 1G)
 	BW_T=6; BW_REPS=5
 fi
+# BENCH_BW_RATES="100M 1G" / BENCH_BW_REPS=N: a bandwidth run of another size
+# (a full one holds the machine ~10 min)
+[[ -n ${BENCH_BW_RATES:-} ]] && read -r -a BW_RATES <<<"$BENCH_BW_RATES"
+BW_REPS=${BENCH_BW_REPS:-$BW_REPS}
 # Sizes the kube-proxy layouts cannot be loaded at in this run's budget
 # (see docs/benchmarks.md, "What could not be measured"):
 IPT_PROG_MAX=10000	# iptables-restore of N x 10: quadratic past this
@@ -97,6 +104,7 @@ $CC -std=gnu11 -O2 -Wall -Wextra -Werror -I"$ROOT/include" -o "$BIN/epchange" "$
 	echo "iperf3=$(iperf3 -v 2>/dev/null | head -1)"
 	echo "podtrace=$("$PTBIN/podtraced" --version 2>/dev/null)"
 	echo "quick=$QUICK"
+	echo "tcp_cc=$(sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null)"
 	echo "root_progs=$(bpftool cgroup show "$CG2" 2>/dev/null | tail -n +2 | wc -l)"
 	echo "lat_conn=$LAT_CONN"; echo "ep=$EP"; echo "iperf_t=$IPERF_T"; echo "bw_t=$BW_T"
 	echo "met_pods=$MET_PODS"; echo "met_svcs=$MET_SVCS"; echo "execs=$EXECS"

@@ -17,7 +17,7 @@
 #include "log.h"
 
 /* Link pin names, in the order they are attached. */
-static const char *const link_names[] = {"egress", "ingress", "dev"};
+static const char *const link_names[] = {"egress", "ingress", "dev", "sockops"};
 #define NLINKS (sizeof(link_names) / sizeof(link_names[0]))
 
 static struct bpf_program *link_prog(struct guard *g, unsigned int i)
@@ -27,8 +27,10 @@ static struct bpf_program *link_prog(struct guard *g, unsigned int i)
 		return g->skel->progs.guard_egress;
 	case 1:
 		return g->skel->progs.guard_ingress;
-	default:
+	case 2:
 		return g->skel->progs.guard_dev;
+	default:
+		return g->skel->progs.guard_sockops;
 	}
 }
 

@@ -5,7 +5,7 @@
  *
  * The maps (pt_cgroup, pt_bw, pt_pod_stats) are the shared pinned ones under
  * <bpffs>/maps. Each pod's programs are attached with bpf_links pinned at
- * <bpffs>/links/pods/<pod_key>/{egress,ingress,dev}: they outlive the daemon
+ * <bpffs>/links/pods/<pod_key>/{egress,ingress,dev,sockops}: they outlive the daemon
  * and are adopted (program swapped in place) by the next one.
  *
  * Every function returns 0 or a negative errno.
@@ -30,13 +30,15 @@ struct guard {
 /*
  * Bucket depth: GUARD_BURST_MS at the rate, at least GUARD_MIN_BURST.
  *
- * At pod RTTs (tens of microseconds) TCP cannot be slowed down by its window:
- * a limited flow runs in bursts separated by TCP's timers (the probe timer
- * of a sender whose segment the egress hook refused, the retransmission
- * timeout of a sender whose segments the ingress hook dropped), both at least
- * 200 ms (TCP_RTO_MIN). The bucket must hold the credit earned during one such
- * pause, or the flow gets less than its rate: 250 ms leaves a margin.
- * The smallest bucket holds two full-size GSO/GRO packets.
+ * The bucket only binds what the sockops program does not pace (UDP, several
+ * bulk connections of one pod, ingress). At pod RTTs (tens of microseconds)
+ * TCP cannot be slowed down by its window: a policed flow runs in bursts
+ * separated by TCP's timers (the probe timer of a sender whose segment the
+ * egress hook refused, the retransmission timeout of a sender whose segments
+ * the ingress hook dropped), both at least 200 ms (TCP_RTO_MIN). The bucket
+ * must hold the credit earned during one such pause, or the flow gets less
+ * than its rate: 250 ms leaves a margin. The smallest bucket holds two
+ * full-size GSO/GRO packets.
  *
  * guard_set_bw starts a bucket half full: a new limit neither stalls nor lets
  * a full burst through right away (an idle pod's bucket fills in 125 ms).
@@ -48,7 +50,7 @@ uint64_t guard_burst_bytes(uint64_t rate_bps);
 int guard_open(struct guard *g, const char *bpffs);
 void guard_close(struct guard *g);
 
-/* Attach egress, ingress and dev to the pod cgroup (pinned links; existing
+/* Attach egress, ingress, dev and sockops to the pod cgroup (pinned links; existing
  * pins are re-used and their program swapped). pod_key names the pin dir: a
  * non-empty file name (no '/', not "." or ".."). */
 int guard_attach_pod(struct guard *g, const char *pod_key, int pod_cgroup_fd);
