@@ -175,9 +175,9 @@ static json_t *cmd_describe(struct daemon *d, json_t *req)
 	}
 	obj = json_array_get(json_object_get(res, "items"), 0);
 	snprintf(owner, sizeof(owner), "%s/%s", k8s_namespace(obj), k8s_name(obj));
-	out = json_pack("{s:O,s:o,s:o}", "object", obj, "lb", lb_json(d, owner), "endpointSlices",
-			json_deep_copy(store_slices(&d->store, k8s_namespace(obj), k8s_name(obj))
-					   ?: json_object()));
+	out =
+	    json_pack("{s:O,s:o,s:o}", "object", obj, "lb", lb_json(d, owner), "endpointSlices",
+		      store_slices(&d->store, k8s_namespace(obj), k8s_name(obj)) ?: json_object());
 	if (json_object_get(d->lb_errors, owner))
 		json_object_set(out, "error_programming", json_object_get(d->lb_errors, owner));
 	json_decref(res);

@@ -86,52 +86,46 @@ static void add_fe(struct lb_want *w, const struct ipaddr *ip, int family, uint1
 
 #define MAX_BE_PER_PORT 4096
 
-static int build_wants(struct daemon *d, json_t *svc, struct lb_want **out)
+static int build_wants(struct daemon *d, const struct service *s, struct lb_want **out)
 {
-	struct service s;
-	json_t *set, *slices = json_array(), *sl;
-	const char *k;
+	const struct slice_pack *const *slices;
 	struct lb_want *w;
-	int n = 0;
+	int n = 0, n_sl;
 
-	svc_view(svc, &s);
-	if (s.headless || s.type == SVC_EXTERNAL_NAME || !s.n_ips) {
-		json_decref(slices);
+	if (s->headless || s->type == SVC_EXTERNAL_NAME || !s->n_ips) {
 		*out = NULL;
 		return 0;
 	}
-	set = store_slices(&d->store, s.ns, s.name);
+	slices = store_slice_packs(&d->store, s->ns, s->name, &n_sl);
 	size_t max_be = 1;
-	json_object_foreach (set, k, sl) {
-		json_array_append(slices, sl);
-		max_be += json_array_size(json_object_get(sl, "endpoints"));
-	}
+	for (int i = 0; i < n_sl; i++)
+		max_be += (size_t)slices[i]->n_eps;
 	if (max_be > MAX_BE_PER_PORT)
 		max_be = MAX_BE_PER_PORT;
-	w = calloc((size_t)(s.n_ips * s.n_ports) + 1, sizeof(*w));
-	for (int i = 0; i < s.n_ips; i++) {
-		int fam = s.ips[i].family;
+	w = calloc((size_t)(s->n_ips * s->n_ports) + 1, sizeof(*w));
+	for (int i = 0; i < s->n_ips; i++) {
+		int fam = s->ips[i].family;
 
-		for (int p = 0; p < s.n_ports; p++) {
-			const struct svc_port *sp = &s.ports[p];
+		for (int p = 0; p < s->n_ports; p++) {
+			const struct svc_port *sp = &s->ports[p];
 			struct lb_want *x = &w[n++];
 			/* scratch sized to the slices, not to the cap */
 			struct backend *be = calloc(max_be, sizeof(*be));
 			int nb;
 
-			snprintf(x->key, sizeof(x->key), "%s/%s/%u/%s/v%d", s.ns, s.name, sp->port,
-				 sp->proto == IPPROTO_UDP ? "UDP" : "TCP", fam);
-			x->flags = s.affinity ? PT_SVC_AFFINITY : 0;
-			x->affinity_timeout = s.affinity_timeout;
-			x->fe = calloc((size_t)s.n_ext + 2, sizeof(*x->fe));
-			add_fe(x, &s.ips[i], fam, sp->port, sp->proto, PT_FE_CLUSTER_IP);
+			snprintf(x->key, sizeof(x->key), "%s/%s/%u/%s/v%d", s->ns, s->name,
+				 sp->port, sp->proto == IPPROTO_UDP ? "UDP" : "TCP", fam);
+			x->flags = s->affinity ? PT_SVC_AFFINITY : 0;
+			x->affinity_timeout = s->affinity_timeout;
+			x->fe = calloc((size_t)s->n_ext + 2, sizeof(*x->fe));
+			add_fe(x, &s->ips[i], fam, sp->port, sp->proto, PT_FE_CLUSTER_IP);
 			if (sp->node_port)
 				add_fe(x, NULL, fam, sp->node_port, sp->proto, PT_FE_NODE_PORT);
-			for (int e = 0; e < s.n_ext; e++)
-				if (s.ext[e].family == fam)
-					add_fe(x, &s.ext[e], fam, sp->port, sp->proto,
+			for (int e = 0; e < s->n_ext; e++)
+				if (s->ext[e].family == fam)
+					add_fe(x, &s->ext[e], fam, sp->port, sp->proto,
 					       PT_FE_EXTERNAL_IP);
-			nb = select_backends(&s, sp, fam, slices, be, (int)max_be);
+			nb = select_backends_packed(sp, fam, slices, n_sl, be, (int)max_be);
 			x->be = calloc((size_t)nb + 1, sizeof(*x->be));
 			for (int b = 0; b < nb; b++) {
 				x->be[b].addr = be[b].addr;
@@ -142,7 +136,6 @@ static int build_wants(struct daemon *d, json_t *svc, struct lb_want **out)
 			free(be);
 		}
 	}
-	json_decref(slices);
 	*out = w;
 	return n;
 }
@@ -158,14 +151,15 @@ static double mono_s(void)
 int d_sync_service(struct daemon *d, const char *ns, const char *name, char *err, size_t errlen)
 {
 	double t0 = mono_s();
-	json_t *svc = store_get(&d->store, K_SERVICE, ns, name);
+	struct service svc;
 	struct lb_want *w = NULL;
 	char owner[300];
 	int n = 0, rc;
 
 	snprintf(owner, sizeof(owner), "%s/%s", ns, name);
-	if (svc)
-		n = build_wants(d, svc, &w);
+	/* the packed view: programming decodes no JSON */
+	if (!store_svc(&d->store, ns, name, &svc))
+		n = build_wants(d, &svc, &w);
 	rc = lb_sync(&d->lb, owner, w, n, err, errlen);
 	for (int i = 0; i < n; i++) {
 		free(w[i].fe);
@@ -238,13 +232,14 @@ static bool needs_retry(struct daemon *d, enum k8s_kind k, json_t *obj)
 static void apply_endpoints(struct daemon *d, json_t *ep, const char *source, json_t *res)
 {
 	json_t *slices = k8s_endpoints_to_slices(ep), *s, *old;
-	json_t *set = store_slices(&d->store, k8s_namespace(ep), k8s_name(ep));
+	json_t *set;
 	const char *k;
 	size_t i;
 	void *tmp;
 
 	json_array_foreach (slices, i, s)
 		apply_one(d, s, source, res);
+	set = store_slices(&d->store, k8s_namespace(ep), k8s_name(ep));
 	/* mirrored slices that the new Endpoints no longer has */
 	json_object_foreach_safe (set, tmp, k, old) {
 		bool keep = false;
@@ -260,6 +255,7 @@ static void apply_endpoints(struct daemon *d, json_t *ep, const char *source, js
 			json_decref(ref);
 		}
 	}
+	json_decref(set);
 	json_decref(slices);
 }
 
@@ -286,8 +282,7 @@ static void apply_one(struct daemon *d, json_t *obj, const char *source, json_t 
 	}
 	obj = json_deep_copy(obj);
 	json_object_del(obj, "status");
-	prev = store_get(&d->store, k, k8s_namespace(obj), k8s_name(obj));
-	json_incref(prev);
+	prev = store_fetch(&d->store, k, k8s_namespace(obj), k8s_name(obj));
 	default_meta(obj, prev);
 	if (k == K_SERVICE) {
 		struct svc_alloc a = alloc_ops(&d->alloc);
@@ -340,15 +335,16 @@ out:
 int d_delete(struct daemon *d, enum k8s_kind k, const char *ns, const char *name, char *err,
 	     size_t errlen)
 {
-	json_t *obj = store_get(&d->store, k, ns, name);
+	json_t *obj = store_fetch(&d->store, k, ns, name);
 
 	if (!obj) {
 		snprintf(err, errlen, "%s %s/%s not found", k8s_kind_name(k), ns, name);
 		return -1;
 	}
-	if (k == K_POD) /* graceful: the store drops it once it is gone */
+	if (k == K_POD) { /* graceful: the store drops it once it is gone */
+		json_decref(obj);
 		return runtime_delete(d, ns, name, err, errlen);
-	json_incref(obj);
+	}
 	store_del(&d->store, k, ns, name);
 	if (k == K_SERVICE)
 		alloc_release_svc(&d->alloc, obj);
@@ -398,26 +394,25 @@ json_t *d_apply(struct daemon *d, const char *source, const char *buf, size_t le
 
 /* Start-up: objects from the state dir, then the LB as they describe it;
  * whatever an earlier daemon programmed and nobody wants is removed. */
-static void restore_one(void *arg, json_t *obj, const char *source)
-{
-	struct daemon *d = arg;
-
-	if (k8s_kind_of(obj) == K_SERVICE)
-		alloc_claim_svc(&d->alloc, obj);
-	store_put(&d->store, obj, source);
-}
-
 void d_restore(struct daemon *d)
 {
-	json_t *svcs, *s;
+	json_t *svcs, *ref;
 	char err[512];
 	size_t i;
 
-	store_load(&d->store, restore_one, d);
-	store_forget_dirty(&d->store);
-	svcs = store_list(&d->store, K_SERVICE, NULL);
-	json_array_foreach (svcs, i, s)
-		d_sync_service(d, k8s_namespace(s), k8s_name(s), err, sizeof(err));
+	store_load(&d->store);
+	svcs = store_refs(&d->store, K_SERVICE, NULL);
+	json_array_foreach (svcs, i, ref) {
+		const char *ns = json_string_value(json_array_get(ref, 0));
+		const char *name = json_string_value(json_array_get(ref, 1));
+		json_t *svc = store_fetch(&d->store, K_SERVICE, ns, name);
+
+		alloc_claim_svc(&d->alloc, svc);
+		json_decref(svc);
+	}
+	json_array_foreach (svcs, i, ref)
+		d_sync_service(d, json_string_value(json_array_get(ref, 0)),
+			       json_string_value(json_array_get(ref, 1)), err, sizeof(err));
 	if (json_array_size(svcs))
 		log_info("restored %zu services from %s", json_array_size(svcs), d->o.state_dir);
 	json_decref(svcs);
