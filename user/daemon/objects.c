@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -177,7 +178,22 @@ int d_sync_service(struct daemon *d, const char *ns, const char *name, char *err
 }
 
 /* ---- apply ---- */
-static void result(json_t *res, json_t *obj, const char *action, const char *source,
+/* The results of an apply, as JSON text: 20k of them as jansson objects
+ * would take ~8 MB on the daemon's heap, for a reply. */
+struct results {
+	FILE *f;
+	char *buf;
+	size_t len, n;
+};
+
+static void results_add(struct results *res, json_t *r)
+{
+	fputc(res->n++ ? ',' : '[', res->f);
+	json_dumpf(r, res->f, JSON_COMPACT);
+	json_decref(r);
+}
+
+static void result(struct results *res, json_t *obj, const char *action, const char *source,
 		   const char *err)
 {
 	char ref[400], msg[2048];
@@ -192,7 +208,7 @@ static void result(json_t *res, json_t *obj, const char *action, const char *sou
 	} else {
 		json_object_set_new(r, "action", json_string(action));
 	}
-	json_array_append_new(res, r);
+	results_add(res, r);
 }
 
 /* Reprogram the services an object touches; on failure put back prev. */
@@ -215,7 +231,7 @@ static int program(struct daemon *d, enum k8s_kind k, json_t *obj, json_t *prev,
 	return 0;
 }
 
-static void apply_one(struct daemon *d, json_t *obj, const char *source, json_t *res);
+static void apply_one(struct daemon *d, json_t *obj, const char *source, struct results *res);
 
 /* A stored Service whose programming failed is retried on re-apply. */
 static bool needs_retry(struct daemon *d, enum k8s_kind k, json_t *obj)
@@ -229,7 +245,7 @@ static bool needs_retry(struct daemon *d, enum k8s_kind k, json_t *obj)
 	return json_object_get(d->lb_errors, owner) != NULL;
 }
 
-static void apply_endpoints(struct daemon *d, json_t *ep, const char *source, json_t *res)
+static void apply_endpoints(struct daemon *d, json_t *ep, const char *source, struct results *res)
 {
 	json_t *slices = k8s_endpoints_to_slices(ep), *s, *old;
 	json_t *set;
@@ -259,7 +275,7 @@ static void apply_endpoints(struct daemon *d, json_t *ep, const char *source, js
 	json_decref(slices);
 }
 
-static void apply_one(struct daemon *d, json_t *obj, const char *source, json_t *res)
+static void apply_one(struct daemon *d, json_t *obj, const char *source, struct results *res)
 {
 	struct errs e = {0};
 	enum k8s_kind k;
@@ -353,43 +369,98 @@ int d_delete(struct daemon *d, enum k8s_kind k, const char *ns, const char *name
 	return 0;
 }
 
+struct apply_ctx {
+	struct daemon *d;
+	const char *source;
+	struct results res;
+	bool del;
+	const char *map; /* a file mapping, or NULL */
+	size_t dropped;
+};
+
+static void delete_one(struct apply_ctx *c, json_t *obj)
+{
+	enum k8s_kind k = k8s_kind_of(obj);
+	char err[512];
+
+	if (k == K_ENDPOINTS) {
+		json_t *sl = k8s_endpoints_to_slices(obj), *s;
+		size_t j;
+		json_array_foreach (sl, j, s)
+			d_delete(c->d, K_ENDPOINTSLICE, k8s_namespace(s), k8s_name(s), err,
+				 sizeof(err));
+		json_decref(sl);
+		result(&c->res, obj, "deleted", c->source, NULL);
+	} else if (d_delete(c->d, k, k8s_namespace(obj), k8s_name(obj), err, sizeof(err))) {
+		result(&c->res, obj, NULL, c->source, err);
+	} else {
+		result(&c->res, obj, "deleted", c->source, NULL);
+	}
+}
+
+static void apply_doc(void *arg, json_t *obj)
+{
+	struct apply_ctx *c = arg;
+
+	if (c->del)
+		delete_one(c, obj);
+	else
+		apply_one(c->d, obj, c->source, &c->res);
+}
+
+/* The decoder is done with buf[0..upto): a mapping's pages can go (they
+ * come back from the page cache if read again), so the file never counts
+ * in full against the daemon's memory. */
+static void drop_pages(void *arg, size_t upto)
+{
+	struct apply_ctx *c = arg;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), end = upto & ~(page - 1);
+
+	if (end < c->dropped) /* the decoder's second pass: from the start */
+		c->dropped = 0;
+	if (!c->map || end <= c->dropped)
+		return;
+	madvise((char *)c->map + c->dropped, end - c->dropped, MADV_DONTNEED);
+	c->dropped = end;
+}
+
+/* "[result,...]" */
+static char *apply_buf(struct apply_ctx *c, const char *buf, size_t len)
+{
+	char err[512];
+
+	c->res.f = open_memstream(&c->res.buf, &c->res.len);
+	if (doc_each(buf, len, apply_doc, c, drop_pages, err, sizeof(err))) {
+		char msg[700];
+		snprintf(msg, sizeof(msg), "%s: %s", c->source, err);
+		results_add(&c->res, json_pack("{s:s}", "error", msg));
+	}
+	fputs(c->res.n ? "]" : "[]", c->res.f);
+	fclose(c->res.f);
+	return c->res.buf;
+}
+
+char *d_apply_text(struct daemon *d, const char *source, const char *buf, size_t len, bool del)
+{
+	struct apply_ctx c = {.d = d, .source = source, .del = del};
+
+	return apply_buf(&c, buf, len);
+}
+
 json_t *d_apply(struct daemon *d, const char *source, const char *buf, size_t len, bool del)
 {
-	json_t *docs = json_array(), *res = json_array(), *obj;
-	char err[512];
-	size_t i;
+	char *text = d_apply_text(d, source, buf, len, del);
+	json_t *res = json_loads(text, 0, NULL);
 
-	if (doc_decode(buf, len, docs, err, sizeof(err))) {
-		json_t *r = json_object();
-		char msg[700];
-		snprintf(msg, sizeof(msg), "%s: %s", source, err);
-		json_object_set_new(r, "error", json_string(msg));
-		json_array_append_new(res, r);
-		json_decref(docs);
-		return res;
-	}
-	json_array_foreach (docs, i, obj) {
-		if (!del) {
-			apply_one(d, obj, source, res);
-			continue;
-		}
-		enum k8s_kind k = k8s_kind_of(obj);
-		if (k == K_ENDPOINTS) {
-			json_t *sl = k8s_endpoints_to_slices(obj), *s;
-			size_t j;
-			json_array_foreach (sl, j, s)
-				d_delete(d, K_ENDPOINTSLICE, k8s_namespace(s), k8s_name(s), err,
-					 sizeof(err));
-			json_decref(sl);
-			result(res, obj, "deleted", source, NULL);
-		} else if (d_delete(d, k, k8s_namespace(obj), k8s_name(obj), err, sizeof(err))) {
-			result(res, obj, NULL, source, err);
-		} else {
-			result(res, obj, "deleted", source, NULL);
-		}
-	}
-	json_decref(docs);
-	return res;
+	free(text);
+	return res ?: json_array();
+}
+
+char *d_apply_mapped(struct daemon *d, const char *source, const char *map, size_t len, bool del)
+{
+	struct apply_ctx c = {.d = d, .source = source, .del = del, .map = map};
+
+	return apply_buf(&c, map, len);
 }
 
 /* Start-up: objects from the state dir, then the LB as they describe it;
