@@ -18,24 +18,52 @@
 /* after this many changes in a turn, give the freed heap back */
 #define TRIM_AFTER 1000
 
+/* 20k of these at 10k services: kept small (names inline, no pointers
+ * into them). */
 struct srec {
-	enum k8s_kind kind;
-	const char *source;	     /* interned */
-	unsigned char *z;	     /* compact text, deflated (Services, EndpointSlices) */
-	uint32_t zlen, len;	     /* deflated and text sizes; zlen 0: z is the text */
-	json_t *tree;		     /* Pods */
-	void *pack;		     /* struct svc_pack / struct slice_pack */
-	const char *ns, *name, *svc; /* into names; svc: a slice's service */
-	char names[];
+	uint8_t kind;
+	bool has_svc;	    /* names holds a slice's service after its name */
+	uint32_t zlen, len; /* deflated and text sizes; zlen 0: z is the text */
+	const char *source; /* interned */
+	union {
+		unsigned char *z; /* compact text, deflated (Services, EndpointSlices) */
+		json_t *tree;	  /* Pods */
+	};
+	void *pack;   /* struct svc_pack / struct slice_pack */
+	char names[]; /* "ns\0name\0[svc\0]" */
 };
 
-/* A service's EndpointSlices: records and their packs, side by side so
- * that the LB gets an array of packs without building one. */
+/* Pods are kept as trees: the runtime holds and updates them. */
+static bool is_tree(const struct srec *r)
+{
+	return r->kind == K_POD;
+}
+
+static const char *rec_ns(const struct srec *r)
+{
+	return r->names;
+}
+
+static const char *rec_name(const struct srec *r)
+{
+	return r->names + strlen(r->names) + 1;
+}
+
+static const char *rec_svc(const struct srec *r)
+{
+	const char *n = rec_name(r);
+
+	return r->has_svc ? n + strlen(n) + 1 : NULL;
+}
+
+/* A service's EndpointSlices (one allocation: 10k of them). */
 struct slice_set {
 	int n, cap;
-	struct srec **recs;
-	const struct slice_pack **packs;
+	struct srec *recs[];
 };
+
+static int journal_open(struct store *s);
+static void journal_close(struct store *s);
 
 static int obj_key(enum k8s_kind k, const char *ns, const char *name, char *buf, size_t len)
 {
@@ -80,7 +108,6 @@ static const char *quoted(const char *interned)
 int store_init(struct store *s, const char *state_dir)
 {
 	memset(s, 0, sizeof(*s));
-	s->jfd = -1;
 	snprintf(s->dir, sizeof(s->dir), "%s", state_dir);
 	s->scratch = json_array();
 	if (mkdir(state_dir, 0700) && errno != EEXIST) {
@@ -94,8 +121,10 @@ static void rec_free(struct srec *r)
 {
 	if (!r)
 		return;
-	free(r->z);
-	json_decref(r->tree);
+	if (is_tree(r))
+		json_decref(r->tree);
+	else
+		free(r->z);
 	free(r->pack);
 	free(r);
 }
@@ -106,33 +135,30 @@ static void index_slice(struct store *s, struct srec *r, bool add)
 	char key[300];
 	struct slice_set *set;
 
-	if (!r->svc)
+	if (!rec_svc(r))
 		return;
-	snprintf(key, sizeof(key), "%s/%s", r->ns, r->svc);
+	snprintf(key, sizeof(key), "%s/%s", rec_ns(r), rec_svc(r));
 	set = hmap_gets(&s->slices, key);
 	if (add) {
-		if (!set)
-			hmap_puts(&s->slices, key, set = calloc(1, sizeof(*set)));
-		if (set->n == set->cap) {
-			set->cap = set->cap ? set->cap * 2 : 2;
-			set->recs = realloc(set->recs, (size_t)set->cap * sizeof(*set->recs));
-			set->packs = realloc(set->packs, (size_t)set->cap * sizeof(*set->packs));
+		if (!set || set->n == set->cap) {
+			int cap = set ? set->cap * 2 : 1;
+			set = realloc(set, sizeof(*set) + (size_t)cap * sizeof(set->recs[0]));
+			if (cap == 1)
+				set->n = 0;
+			set->cap = cap;
+			hmap_puts(&s->slices, key, set);
 		}
-		set->recs[set->n] = r;
-		set->packs[set->n++] = r->pack;
+		set->recs[set->n++] = r;
 		return;
 	}
 	for (int i = 0; set && i < set->n; i++) {
 		if (set->recs[i] != r)
 			continue;
 		set->recs[i] = set->recs[--set->n];
-		set->packs[i] = set->packs[set->n];
 		break;
 	}
 	if (set && !set->n) {
 		hmap_dels(&s->slices, key);
-		free(set->recs);
-		free(set->packs);
 		free(set);
 	}
 }
@@ -144,12 +170,9 @@ void store_fini(struct store *s)
 	store_flush(s);
 	hmap_foreach (&s->objs, e, tmp)
 		rec_free(e->val);
-	hmap_foreach (&s->slices, e, tmp) {
-		struct slice_set *set = e->val;
-		free(set->recs);
-		free(set->packs);
-		free(set);
-	}
+	hmap_foreach (&s->slices, e, tmp)
+		free(e->val);
+	free(s->packs);
 	hmap_foreach (&s->sources, e, tmp)
 		free(e->val);
 	hmap_free(&s->objs);
@@ -157,8 +180,7 @@ void store_fini(struct store *s)
 	hmap_free(&s->sources);
 	hmap_free(&s->dirty);
 	json_decref(s->scratch);
-	if (s->jfd >= 0)
-		close(s->jfd);
+	journal_close(s);
 }
 
 /* ---- compact text ----
@@ -273,15 +295,15 @@ static struct srec *rec_new(struct store *s, json_t *obj, const char *source)
 
 	r->kind = k;
 	r->source = intern(s, source);
-	r->ns = memcpy(r->names, ns, nl);
-	r->name = memcpy(r->names + nl, name, ml);
+	memcpy(r->names, ns, nl);
+	memcpy(r->names + nl, name, ml);
 	if (svc)
-		r->svc = memcpy(r->names + nl + ml, svc, sl);
+		memcpy(r->names + nl + ml, svc, sl);
+	r->has_svc = svc != NULL;
 	if (k == K_POD) {
 		r->tree = json_incref(obj);
 		return r;
 	}
-	rec_pack_text(r, json_dumps(obj, JSON_COMPACT) ?: strdup("{}"));
 	if (k == K_SERVICE)
 		r->pack = svc_pack(obj);
 	else if (k == K_ENDPOINTSLICE)
@@ -294,12 +316,12 @@ static json_t *rec_tree(const struct srec *r)
 	json_error_t je;
 	const char *text;
 
-	if (r->tree)
+	if (is_tree(r))
 		return json_incref(r->tree);
 	text = rec_text(r);
 	if (!text) {
-		log_err("store: a stored %s %s/%s does not inflate", k8s_kind_name(r->kind), r->ns,
-			r->name);
+		log_err("store: a stored %s %s/%s does not inflate", k8s_kind_name(r->kind),
+			rec_ns(r), rec_name(r));
 		return NULL;
 	}
 	return json_loadb(text, r->len, 0, &je);
@@ -311,13 +333,28 @@ static void mark_dirty(struct store *s, const char *key)
 	s->changes++;
 }
 
+static void put_text_line(FILE *f, const char *key, const char *source, const char *text,
+			  size_t len);
+
 int store_put(struct store *s, json_t *obj, const char *source)
 {
 	enum k8s_kind k = k8s_kind_of(obj);
 	struct srec *r = rec_new(s, obj, source), *old;
 	char key[600];
 
-	obj_key(k, r->ns, r->name, key, sizeof(key));
+	obj_key(k, rec_ns(r), rec_name(r), key, sizeof(key));
+	if (!is_tree(r)) {
+		char *text = json_dumps(obj, JSON_COMPACT) ?: strdup("{}");
+		/* the line goes into the journal's buffer now, while the text is
+		 * at hand; written out by store_flush after the loop turn */
+		if (!s->loading && !journal_open(s))
+			put_text_line(s->jf, key, quoted(r->source), text, strlen(text));
+		rec_pack_text(r, text);
+		s->changes++;
+	} else {
+		/* the runtime updates a Pod's tree in place: written at the flush */
+		mark_dirty(s, key);
+	}
 	old = hmap_puts(&s->objs, key, r);
 	if (old) {
 		index_slice(s, old, false);
@@ -328,8 +365,6 @@ int store_put(struct store *s, json_t *obj, const char *source)
 	}
 	index_slice(s, r, true);
 	s->live += r->len;
-	/* written behind (store_flush): the maps first, the disk after */
-	mark_dirty(s, key);
 	return 0;
 }
 
@@ -347,7 +382,10 @@ int store_del(struct store *s, enum k8s_kind k, const char *ns, const char *name
 	if (k < 8 && s->count[k])
 		s->count[k]--;
 	rec_free(r);
-	mark_dirty(s, key);
+	hmap_dels(&s->dirty, key);
+	if (!s->loading && !journal_open(s))
+		fprintf(s->jf, "{\"k\":\"%s\",\"deleted\":true}\n", key);
+	s->changes++;
 	return 0;
 }
 
@@ -358,7 +396,7 @@ json_t *store_get(struct store *s, enum k8s_kind k, const char *ns, const char *
 
 	if (!r)
 		return NULL;
-	if (r->tree)
+	if (is_tree(r))
 		return r->tree;
 	o = rec_tree(r);
 	json_array_append_new(s->scratch, o);
@@ -385,7 +423,7 @@ int store_svc(struct store *s, const char *ns, const char *name, struct service 
 
 	if (!r || !r->pack)
 		return -1;
-	svc_unpack(r->pack, r->ns, r->name, out);
+	svc_unpack(r->pack, rec_ns(r), rec_name(r), out);
 	return 0;
 }
 
@@ -398,9 +436,9 @@ size_t store_count(struct store *s, enum k8s_kind k)
 static int by_ns_name(const void *a, const void *b)
 {
 	const struct srec *x = *(struct srec *const *)a, *y = *(struct srec *const *)b;
-	int c = strcmp(x->ns, y->ns);
+	int c = strcmp(rec_ns(x), rec_ns(y));
 
-	return c ? c : strcmp(x->name, y->name);
+	return c ? c : strcmp(rec_name(x), rec_name(y));
 }
 
 /* The records of a kind in ns (NULL: all), sorted; *n of them. */
@@ -413,7 +451,7 @@ static struct srec **collect(struct store *s, enum k8s_kind k, const char *ns, s
 	*n = 0;
 	hmap_foreach (&s->objs, e, tmp) {
 		struct srec *r = e->val;
-		if (r->kind != k || (ns && strcmp(ns, r->ns)))
+		if (r->kind != k || (ns && strcmp(ns, rec_ns(r))))
 			continue;
 		if (*n == cap)
 			v = realloc(v, (cap *= 2) * sizeof(*v));
@@ -457,7 +495,7 @@ json_t *store_refs(struct store *s, enum k8s_kind k, const char *prefix)
 	for (size_t i = 0; i < n; i++)
 		if (!prefix || !strncmp(v[i]->source, prefix, strlen(prefix)))
 			json_array_append_new(
-			    out, json_pack("[s,s,s]", v[i]->ns, v[i]->name, v[i]->source));
+			    out, json_pack("[s,s,s]", rec_ns(v[i]), rec_name(v[i]), v[i]->source));
 	free(v);
 	return out;
 }
@@ -479,7 +517,7 @@ json_t *store_slices(struct store *s, const char *ns, const char *svc)
 		return NULL;
 	out = json_object();
 	for (int i = 0; i < set->n; i++)
-		json_object_set_new(out, set->recs[i]->name, rec_tree(set->recs[i]));
+		json_object_set_new(out, rec_name(set->recs[i]), rec_tree(set->recs[i]));
 	return out;
 }
 
@@ -489,26 +527,40 @@ const struct slice_pack *const *store_slice_packs(struct store *s, const char *n
 	struct slice_set *set = slice_set(s, ns, svc);
 
 	*n = set ? set->n : 0;
-	return set ? set->packs : NULL;
+	if (*n > s->packs_cap) {
+		s->packs_cap = *n * 2;
+		s->packs = realloc(s->packs, (size_t)s->packs_cap * sizeof(*s->packs));
+	}
+	for (int i = 0; i < *n; i++)
+		s->packs[i] = set->recs[i]->pack;
+	return s->packs;
 }
 
 /* ---- the journal ---- */
 /* One line per change; the key first, so that a reader finds it without
  * decoding the object. */
+static void put_text_line(FILE *f, const char *key, const char *qsource, const char *text,
+			  size_t len)
+{
+	fprintf(f, "{\"k\":\"%s\",\"source\":%s,\"object\":", key, qsource);
+	fwrite(text, 1, len, f);
+	fputs("}\n", f);
+}
+
 static void put_line(FILE *f, const char *key, const struct srec *r)
 {
+	char *text;
+
 	if (!r) {
 		fprintf(f, "{\"k\":\"%s\",\"deleted\":true}\n", key);
 		return;
 	}
-	fprintf(f, "{\"k\":\"%s\",\"source\":%s,\"object\":", key, quoted(r->source));
-	const char *text = r->tree ? NULL : rec_text(r);
-
-	if (r->tree)
-		json_dumpf(r->tree, f, JSON_COMPACT);
-	else
-		fwrite(text ?: "{}", 1, text ? r->len : 2, f);
-	fputs("}\n", f);
+	text = is_tree(r) ? json_dumps(r->tree, JSON_COMPACT) : NULL;
+	if (text)
+		put_text_line(f, key, quoted(r->source), text, strlen(text));
+	else if (!is_tree(r) && rec_text(r))
+		put_text_line(f, key, quoted(r->source), rec_text(r), r->len);
+	free(text);
 }
 
 static void journal_path(struct store *s, char *buf, size_t len, const char *suffix)
@@ -516,21 +568,31 @@ static void journal_path(struct store *s, char *buf, size_t len, const char *suf
 	snprintf(buf, len, "%s/" JOURNAL "%s", s->dir, suffix);
 }
 
+/* Appends go through a stdio buffer, written out at each store_flush (and
+ * when full): a big apply's journal never sits in memory whole. */
 static int journal_open(struct store *s)
 {
 	char path[600];
 	struct stat st;
 
-	if (s->jfd >= 0)
+	if (s->jf)
 		return 0;
 	journal_path(s, path, sizeof(path), "");
-	s->jfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (s->jfd < 0) {
+	s->jf = fopen(path, "ae");
+	if (!s->jf) {
 		log_err("journal %s: %s", path, strerror(errno));
 		return -1;
 	}
-	s->jbytes = fstat(s->jfd, &st) ? 0 : (size_t)st.st_size;
+	setvbuf(s->jf, NULL, _IOFBF, 256 << 10);
+	s->jbytes = fstat(fileno(s->jf), &st) ? 0 : (size_t)st.st_size;
 	return 0;
+}
+
+static void journal_close(struct store *s)
+{
+	if (s->jf && fclose(s->jf))
+		log_err("journal: %s", strerror(errno));
+	s->jf = NULL;
 }
 
 /* Every live object, to a new file that replaces the journal. */
@@ -548,15 +610,15 @@ static int snapshot(struct store *s)
 		goto fail;
 	hmap_foreach (&s->objs, e, t) {
 		struct srec *r = e->val;
-		obj_key(r->kind, r->ns, r->name, key, sizeof(key));
+		obj_key(r->kind, rec_ns(r), rec_name(r), key, sizeof(key));
 		put_line(f, key, r);
 	}
 	bad = fflush(f) || fsync(fileno(f));
-	if (fclose(f) || bad || rename(tmp, path))
+	if (fclose(f) || bad)
 		goto fail;
-	if (s->jfd >= 0)
-		close(s->jfd);
-	s->jfd = -1;
+	journal_close(s); /* its buffer holds nothing the snapshot lacks */
+	if (rename(tmp, path))
+		goto fail;
 	return journal_open(s);
 fail:
 	log_err("snapshot %s: %s", path, strerror(errno));
@@ -572,46 +634,30 @@ static void trim_if_big(struct store *s)
 	s->changes = 0;
 }
 
-/* The turn's changes, appended through a stdio buffer: a big apply's
- * journal never sits in memory whole. */
-static void append_dirty(struct store *s)
-{
-	struct hmap_ent *e, *tmp;
-	int fd = journal_open(s) ? -1 : dup(s->jfd);
-	FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
-	long end;
-
-	if (!f) {
-		log_err("journal: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	setvbuf(f, NULL, _IOFBF, 256 << 10);
-	hmap_foreach (&s->dirty, e, tmp) {
-		char key[600];
-		memcpy(key, e->key, e->klen);
-		key[e->klen] = 0;
-		put_line(f, key, hmap_gets(&s->objs, key));
-	}
-	if (fflush(f))
-		log_err("journal: %s", strerror(errno));
-	end = ftell(f);
-	if (end > 0)
-		s->jbytes = (size_t)end;
-	fclose(f);
-}
-
 void store_flush(struct store *s)
 {
+	struct hmap_ent *e, *tmp;
+	struct stat st;
+
 	json_array_clear(s->scratch);
-	if (s->dirty.n) {
-		append_dirty(s);
-		/* a fresh set: clearing walks every bucket the set ever grew to */
-		store_forget_dirty(s);
-		if (s->jbytes > 2 * s->live + JOURNAL_SLACK)
-			snapshot(s);
+	if (!s->changes && !s->dirty.n)
+		return;
+	if (!journal_open(s)) {
+		hmap_foreach (&s->dirty, e, tmp) {
+			char key[600];
+			memcpy(key, e->key, e->klen);
+			key[e->klen] = 0;
+			put_line(s->jf, key, hmap_gets(&s->objs, key));
+		}
+		if (fflush(s->jf))
+			log_err("journal: %s", strerror(errno));
+		if (!fstat(fileno(s->jf), &st))
+			s->jbytes = (size_t)st.st_size;
 	}
+	/* a fresh set: clearing walks every bucket the set ever grew to */
+	store_forget_dirty(s);
+	if (s->jbytes > 2 * s->live + JOURNAL_SLACK)
+		snapshot(s);
 	trim_if_big(s);
 }
 
@@ -741,9 +787,13 @@ int store_load(struct store *s)
 	struct stat st;
 	char path[600];
 
+	s->loading = true; /* replayed, not written again */
 	load_legacy(s, &legacy);
-	if (load_journal(s))
+	if (load_journal(s)) {
+		s->loading = false;
 		return -1;
+	}
+	s->loading = false;
 	store_forget_dirty(s);
 	journal_path(s, path, sizeof(path), "");
 	s->jbytes = stat(path, &st) ? 0 : (size_t)st.st_size;

@@ -18,21 +18,26 @@
 #ifndef PT_STORE_H
 #define PT_STORE_H
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <jansson.h>
 #include "hmap.h"
 #include "k8s.h"
 
 struct store {
 	char dir[512];
-	struct hmap objs;    /* "Kind/ns/name" -> struct srec */
-	struct hmap slices;  /* "ns/svc" -> struct slice_set */
-	struct hmap sources; /* interned source strings */
-	struct hmap dirty;   /* keys changed since the last store_flush */
-	size_t count[8];     /* objects per kind */
-	json_t *scratch;     /* trees lent by store_get, freed by store_flush */
-	int jfd;	     /* the journal, appended to; -1 until opened */
-	size_t jbytes, live; /* journal size; bytes a snapshot would take */
-	size_t changes;	     /* objects written since the last trim */
+	struct hmap objs;		 /* "Kind/ns/name" -> struct srec */
+	struct hmap slices;		 /* "ns/svc" -> struct slice_set */
+	struct hmap sources;		 /* interned source strings */
+	struct hmap dirty;		 /* keys changed since the last store_flush */
+	size_t count[8];		 /* objects per kind */
+	json_t *scratch;		 /* trees lent by store_get, freed by store_flush */
+	FILE *jf;			 /* the journal, appended to; NULL until opened */
+	bool loading;			 /* replaying the journal: nothing to write */
+	size_t jbytes, live;		 /* journal size; bytes a snapshot would take */
+	size_t changes;			 /* objects written since the last trim */
+	const struct slice_pack **packs; /* store_slice_packs' answer */
+	int packs_cap;
 };
 
 int store_init(struct store *s, const char *state_dir);
@@ -64,7 +69,8 @@ json_t *store_list_selecting(struct store *s, const char *ns);
 json_t *store_refs(struct store *s, enum k8s_kind k, const char *prefix);
 /* New object {slice name: slice} of a service's EndpointSlices, or NULL. */
 json_t *store_slices(struct store *s, const char *ns, const char *svc);
-/* The packed views of a service's EndpointSlices (borrowed, *n of them). */
+/* The packed views of a service's EndpointSlices (*n of them; the array is
+ * valid until the next call, the packs until the slices change). */
 const struct slice_pack *const *store_slice_packs(struct store *s, const char *ns, const char *svc,
 						  int *n);
 /* The typed view of a stored Service; -1 if absent. */

@@ -568,7 +568,7 @@ static int scan_value(struct scan *s, bool top)
 /* Pages behind the cursor are not read again (mapped input: they can go). */
 static void release_upto(struct scan *s, size_t upto)
 {
-	if (s->release && upto >= s->released + (1u << 20)) {
+	if (s->release && upto >= s->released + (256u << 10)) {
 		s->release(s->arg, upto);
 		s->released = upto;
 	}

@@ -150,20 +150,22 @@ struct slice_port {
 	uint16_t port; /* 0 when absent */
 };
 
+/* An endpoint's conditions, the API defaults applied; SLICE_ADDR: it has an
+ * address of the slice's family (kube-proxy uses the first one). */
 #define SLICE_READY 1
 #define SLICE_SERVING 2
 #define SLICE_TERMINATING 4
-struct slice_ep {
-	struct ipaddr addr; /* the first address of the slice's family; family 0: none */
-	uint8_t cond;	    /* SLICE_* with the API defaults applied */
-};
+#define SLICE_ADDR 8
 
 struct slice_pack {
 	int family; /* addressType: 4, 6, or 0 (FQDN or unknown) */
 	int n_ports, n_eps;
 	struct slice_port *ports;
-	struct slice_ep *eps;
+	uint8_t *cond;	/* per endpoint */
+	uint32_t *addr; /* per endpoint, 1 word (IPv4) or 4 (IPv6): ipaddr.a */
 };
+/* Endpoint i's address (family 0 when it has none). */
+void slice_ep_addr(const struct slice_pack *p, int i, struct ipaddr *out);
 struct slice_pack *slice_pack(json_t *slice);
 /* select_backends() over packed slices. */
 int select_backends_packed(const struct svc_port *sp, int family,
