@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,16 +20,28 @@
 #include "log.h"
 #include "runtime.h"
 
+/* Random bytes drawn 4 KB at a time: a 10k-object apply would otherwise
+ * pay a syscall (or three, with /dev/urandom) per uid. */
+static void random_bytes(unsigned char *out, size_t n)
+{
+	static unsigned char pool[4096];
+	static size_t avail;
+
+	if (avail < n) {
+		if (getrandom(pool, sizeof(pool), 0) != (ssize_t)sizeof(pool))
+			for (size_t i = 0; i < sizeof(pool); i++)
+				pool[i] = (unsigned char)rand();
+		avail = sizeof(pool);
+	}
+	memcpy(out, pool + sizeof(pool) - avail, n);
+	avail -= n;
+}
+
 static void gen_uid(char *buf, size_t len)
 {
 	unsigned char r[16];
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0 || read(fd, r, sizeof(r)) != sizeof(r))
-		for (size_t i = 0; i < sizeof(r); i++)
-			r[i] = (unsigned char)rand();
-	if (fd >= 0)
-		close(fd);
+	random_bytes(r, sizeof(r));
 	r[6] = (r[6] & 0x0f) | 0x40; /* version 4 */
 	r[8] = (r[8] & 0x3f) | 0x80;
 	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
@@ -296,7 +309,9 @@ static void apply_one(struct daemon *d, json_t *obj, const char *source, struct 
 		result(res, obj, "configured", source, NULL);
 		return;
 	}
-	obj = json_deep_copy(obj);
+	/* defaulted in place, not copied: every caller hands over a tree it
+	 * does not need as it was (a decoded item, a converted Endpoints) */
+	json_incref(obj);
 	json_object_del(obj, "status");
 	prev = store_fetch(&d->store, k, k8s_namespace(obj), k8s_name(obj));
 	default_meta(obj, prev);

@@ -207,6 +207,10 @@ static const char zdict[] =
     "\"10.244.0.3\"],\"conditions\":{\"ready\":true}}]}";
 
 #define ZWBITS 12 /* raw deflate, a 4 KB window: objects are small */
+/* deflateReset clears a hash table of 2^(memLevel+7) entries: at the
+ * default 8 that is 64 KB per object (most of the cost); at 2, 1 KB, and
+ * objects this small compress as well (15.3% vs 14.8%) */
+#define ZMEMLEVEL 2
 
 static struct {
 	z_stream d, i;
@@ -228,7 +232,7 @@ static bool zinit(void)
 {
 	if (z.ready)
 		return true;
-	if (deflateInit2(&z.d, 1, Z_DEFLATED, -ZWBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	if (deflateInit2(&z.d, 1, Z_DEFLATED, -ZWBITS, ZMEMLEVEL, Z_DEFAULT_STRATEGY) != Z_OK)
 		return false;
 	if (inflateInit2(&z.i, -ZWBITS) != Z_OK) {
 		deflateEnd(&z.d);
