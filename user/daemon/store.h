@@ -3,16 +3,16 @@
  * The object store: every applied object (as defaulted) with its source
  * ("cli", "controller" or "manifest:<path>").
  *
- * Memory: a Service or EndpointSlice is kept as its compact JSON text plus a
- * packed view of what the load balancer reads (k8s.h: svc_pack,
- * slice_pack), so a stored object costs about its JSON size, not the ~14x
- * of a jansson tree; trees are decoded on demand. Pods stay trees: the
- * runtime holds and updates them.
+ * Memory: a Service or EndpointSlice is kept as its compact JSON text,
+ * deflated with a preset dictionary, plus a packed view of what the load
+ * balancer reads (k8s.h: svc_pack, slice_pack): a stored object costs a
+ * fraction of its JSON size, not the ~14x of a jansson tree; trees are
+ * decoded on demand. Pods stay trees: the runtime holds and updates them.
  *
  * Disk: one journal, <state-dir>/objects.journal, one JSON line per change
  * ({"k":"Kind/ns/name","source":..,"object":..} or {"k":..,"deleted":true}),
- * appended once per loop turn and rewritten as a snapshot when mostly
- * garbage. The older layout (objects/<Kind>_<ns>_<name>.json) is read and
+ * buffered as objects are stored, written out once per loop turn, and
+ * rewritten as a snapshot when mostly garbage. The older layout (objects/<Kind>_<ns>_<name>.json) is read and
  * migrated on start.
  */
 #ifndef PT_STORE_H
