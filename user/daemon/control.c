@@ -40,10 +40,21 @@ static char *raw_reply;
 /* {"results":<text>} as the reply; the command returns NULL. */
 static json_t *reply_results(char *text)
 {
-	if (asprintf(&raw_reply, "{\"results\":%s}", text) < 0)
-		raw_reply = NULL;
-	free(text);
-	return raw_reply ? NULL : err_obj("%s", "out of memory");
+	static const char pre[] = "{\"results\":";
+	size_t n = strlen(text), p = sizeof(pre) - 1;
+	/* wrapped in place, with room for "}\n": no second copy of a reply
+	 * that is megabytes after a big apply */
+	char *r = realloc(text, p + n + 3);
+
+	if (!r) {
+		free(text);
+		return err_obj("%s", "out of memory");
+	}
+	memmove(r + p, r, n);
+	memcpy(r, pre, p);
+	strcpy(r + p + n, "}");
+	raw_reply = r;
+	return NULL;
 }
 
 /* The file is mapped, not read: decoding it item by item, the daemon only
