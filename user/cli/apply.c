@@ -6,6 +6,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,59 +93,62 @@ static void print_results(json_t *results, struct tally *t)
 	}
 }
 
-/* The whole of a file, or of stdin for "-". NULL with errno set. */
-static char *slurp(const char *path, size_t *len)
+/* stdin, a pipe: copied into a memfd, which the daemon can map. */
+static int to_memfd(int in)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	size_t cap = 65536, n;
-	char *buf, *nb;
+	int m = memfd_create("podtrace-apply", MFD_CLOEXEC);
+	char buf[65536];
+	ssize_t n;
 
-	if (!f)
-		return NULL;
-	buf = malloc(cap);
-	*len = 0;
-	while ((n = fread(buf + *len, 1, cap - *len, f)) > 0) {
-		*len += n;
-		if (*len == cap) {
-			if (!(nb = realloc(buf, cap *= 2)))
-				break;
-			buf = nb;
+	while (m >= 0 && (n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || write(m, buf, (size_t)n) != n) {
+			int e = errno;
+			close(m);
+			errno = e;
+			m = -1;
 		}
 	}
-	int bad = ferror(f), e = errno;
-	if (f != stdin)
-		fclose(f);
-	if (bad) {
-		free(buf);
+	return m;
+}
+
+/* The file itself, for the daemon to map (nothing is copied through the
+ * socket); -1 with errno set. */
+static int open_input(const char *path)
+{
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0, m;
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	if (fd && !fstat(fd, &st) && S_ISREG(st.st_mode))
+		return fd;
+	m = to_memfd(fd);
+	if (fd) {
+		int e = errno;
+		close(fd);
 		errno = e;
-		return NULL;
 	}
-	return buf;
+	return m;
 }
 
 static void send_file(const char *path, bool del, struct tally *t)
 {
 	const char *source = strcmp(path, "-") ? path : "<stdin>";
-	size_t len;
-	char *data = slurp(path, &len);
+	int fd = open_input(path);
 	json_t *req, *resp;
 
-	if (!data) {
+	if (fd < 0) {
 		fprintf(stderr, "error: %s: %s\n", source, strerror(errno));
 		t->errors++;
 		return;
 	}
-	/* jansson strings are UTF-8: anything else can't be a manifest */
-	req = json_pack("{s:s,s:s,s:s%}", "cmd", "apply", "source", source, "data", data, len);
-	free(data);
-	if (!req) {
-		fprintf(stderr, "error: %s: not UTF-8 text\n", source);
-		t->errors++;
-		return;
-	}
+	req = json_pack("{s:s,s:s}", "cmd", "apply", "source", source);
 	if (del)
 		json_object_set_new(req, "delete", json_true());
-	resp = client_call(req);
+	resp = client_call_fd(req, fd);
+	close(fd);
 	if (!resp) {
 		t->errors++;
 		return;

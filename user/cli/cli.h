@@ -39,6 +39,9 @@ json_t *client_try(json_t *req, char *err, size_t errlen);
 /* client_try, reporting failures (unreachable, "error" in the response) on
  * stderr. Takes ownership of req. NULL on any failure. */
 json_t *client_call(json_t *req);
+/* The same, passing a descriptor along with the request (apply's file). */
+json_t *client_try_fd(json_t *req, int pass_fd, char *err, size_t errlen);
+json_t *client_call_fd(json_t *req, int pass_fd);
 /* client_call for requests about one named object of a kind: a "not found"
  * from the daemon is printed as kubectl does, `Error from server
  * (NotFound): pods "x" not found` (resource is the plural, "pods"). */

@@ -88,7 +88,36 @@ static char *recv_all(int fd, size_t *len)
 	return NULL;
 }
 
+/* The first byte of the request carries pass_fd (SCM_RIGHTS) along. */
+static int send_fd(int fd, const char *buf, size_t len, int pass_fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = 1};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	ssize_t n;
+
+	if (pass_fd < 0)
+		return send_all(fd, buf, len);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+	do
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		return -1;
+	return send_all(fd, buf + 1, len - 1);
+}
+
 json_t *client_try(json_t *req, char *err, size_t errlen)
+{
+	return client_try_fd(req, -1, err, errlen);
+}
+
+json_t *client_try_fd(json_t *req, int pass_fd, char *err, size_t errlen)
 {
 	char *line = json_dumps(req, JSON_COMPACT), *reply = NULL;
 	json_t *resp = NULL;
@@ -101,7 +130,7 @@ json_t *client_try(json_t *req, char *err, size_t errlen)
 			 strerror(errno));
 		goto out;
 	}
-	if (!line || send_all(fd, line, strlen(line)) || send_all(fd, "\n", 1)) {
+	if (!line || send_fd(fd, line, strlen(line), pass_fd) || send_all(fd, "\n", 1)) {
 		snprintf(err, errlen, "cannot send to podtraced at %s: %s", socket_path,
 			 line ? strerror(errno) : "request too large");
 		goto out;
@@ -136,8 +165,13 @@ out:
 
 json_t *client_call(json_t *req)
 {
+	return client_call_fd(req, -1);
+}
+
+json_t *client_call_fd(json_t *req, int pass_fd)
+{
 	char err[1024];
-	json_t *resp = client_try(req, err, sizeof(err));
+	json_t *resp = client_try_fd(req, pass_fd, err, sizeof(err));
 	const char *msg;
 
 	json_decref(req);

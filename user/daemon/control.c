@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,17 +31,64 @@ static json_t *err_obj(const char *fmt, const char *a)
 	return json_pack("{s:s}", "error", buf);
 }
 
+/* The descriptor that came with the request being served (SCM_RIGHTS), or
+ * -1: `apply` passes the file itself rather than its text. */
+static int req_fd = -1;
+/* A reply a command wrote as text itself (apply's results), or NULL. */
+static char *raw_reply;
+
+/* {"results":<text>} as the reply; the command returns NULL. */
+static json_t *reply_results(char *text)
+{
+	static const char pre[] = "{\"results\":";
+	size_t n = strlen(text), p = sizeof(pre) - 1;
+	/* wrapped in place, with room for "}\n": no second copy of a reply
+	 * that is megabytes after a big apply */
+	char *r = realloc(text, p + n + 3);
+
+	if (!r) {
+		free(text);
+		return err_obj("%s", "out of memory");
+	}
+	memmove(r + p, r, n);
+	memcpy(r, pre, p);
+	strcpy(r + p + n, "}");
+	raw_reply = r;
+	return NULL;
+}
+
+/* The file is mapped, not read: decoding it item by item, the daemon only
+ * ever holds a window of it (d_apply_mapped drops the pages behind). */
+static json_t *apply_fd(struct daemon *d, const char *src, int fd, bool del)
+{
+	struct stat st;
+	char *res;
+	void *map;
+
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return err_obj("%s: not a regular file", src);
+	if (!st.st_size)
+		return reply_results(d_apply_text(d, src, "", 0, del));
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		return err_obj("%s: cannot map the file", src);
+	res = d_apply_mapped(d, src, map, (size_t)st.st_size, del);
+	munmap(map, (size_t)st.st_size);
+	return reply_results(res);
+}
+
 static json_t *cmd_apply(struct daemon *d, json_t *req)
 {
-	const char *src = json_string_value(json_object_get(req, "source"));
+	const char *src = json_string_value(json_object_get(req, "source")) ?: "<stdin>";
 	const char *data = json_string_value(json_object_get(req, "data"));
 	bool del = json_is_true(json_object_get(req, "delete"));
 
+	if (!data && req_fd >= 0)
+		return apply_fd(d, src, req_fd, del);
 	if (!data)
 		return err_obj("%s", "missing data");
-	return json_pack("{s:o}", "results",
-			 d_apply(d, src ? src : "<stdin>", data,
-				 json_string_length(json_object_get(req, "data")), del));
+	return reply_results(
+	    d_apply_text(d, src, data, json_string_length(json_object_get(req, "data")), del));
 }
 
 static enum k8s_kind req_kind(json_t *req)
@@ -63,7 +111,7 @@ static json_t *cmd_delete(struct daemon *d, json_t *req)
 	const char *name = json_string_value(json_object_get(req, "name"));
 	char err[512];
 
-	if (json_object_get(req, "data"))
+	if (json_object_get(req, "data") || req_fd >= 0)
 		return cmd_apply(d, req);
 	if (k == K_UNKNOWN || !name)
 		return err_obj("%s", "delete needs a kind and a name");
@@ -175,9 +223,9 @@ static json_t *cmd_describe(struct daemon *d, json_t *req)
 	}
 	obj = json_array_get(json_object_get(res, "items"), 0);
 	snprintf(owner, sizeof(owner), "%s/%s", k8s_namespace(obj), k8s_name(obj));
-	out = json_pack("{s:O,s:o,s:o}", "object", obj, "lb", lb_json(d, owner), "endpointSlices",
-			json_deep_copy(store_slices(&d->store, k8s_namespace(obj), k8s_name(obj))
-					   ?: json_object()));
+	out =
+	    json_pack("{s:O,s:o,s:o}", "object", obj, "lb", lb_json(d, owner), "endpointSlices",
+		      store_slices(&d->store, k8s_namespace(obj), k8s_name(obj)) ?: json_object());
 	if (json_object_get(d->lb_errors, owner))
 		json_object_set(out, "error_programming", json_object_get(d->lb_errors, owner));
 	json_decref(res);
@@ -283,6 +331,7 @@ struct client {
 	struct watch w;
 	char *in, *out;
 	size_t in_len, in_cap, out_len, out_off;
+	int fd_in; /* passed with the request, or -1 */
 };
 
 static struct watch listen_w = {.fd = -1};
@@ -292,6 +341,8 @@ static void client_close(struct daemon *d, struct client *c)
 {
 	loop_del(d, &c->w);
 	close(c->w.fd);
+	if (c->fd_in >= 0)
+		close(c->fd_in);
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -330,6 +381,8 @@ static bool stream_request(struct daemon *d, struct client *c, json_t *req)
 							     : 1;
 	loop_del(d, &c->w);
 	events_subscribe(c->w.fd, from, json_is_true(json_object_get(req, "follow")), from != 0);
+	if (c->fd_in >= 0)
+		close(c->fd_in);
 	free(c->in);
 	free(c);
 	return true;
@@ -344,9 +397,12 @@ static void client_request(struct daemon *d, struct client *c)
 		json_decref(req);
 		return;
 	}
+	req_fd = c->fd_in;
 	json_t *resp = req ? dispatch(d, req) : err_obj("bad request: %s", je.text);
+	req_fd = -1;
 
-	c->out = json_dumps(resp, JSON_COMPACT);
+	c->out = raw_reply ?: json_dumps(resp, JSON_COMPACT);
+	raw_reply = NULL;
 	if (!c->out)
 		c->out = strdup("{\"error\":\"cannot encode the response\"}");
 	c->out_len = strlen(c->out);
@@ -355,6 +411,27 @@ static void client_request(struct daemon *d, struct client *c)
 	json_decref(req);
 	json_decref(resp);
 	client_flush(d, c);
+}
+
+/* read(), keeping a descriptor the client passed along (SCM_RIGHTS). */
+static ssize_t recv_fd(struct client *c, char *buf, size_t len)
+{
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
+	ssize_t n = recvmsg(c->w.fd, &mh, MSG_CMSG_CLOEXEC);
+
+	for (struct cmsghdr *cm = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm;
+	     cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+			continue;
+		if (c->fd_in >= 0)
+			close(c->fd_in);
+		memcpy(&c->fd_in, CMSG_DATA(cm), sizeof(int));
+	}
+	return n;
 }
 
 static void client_event(struct daemon *d, struct watch *w, uint32_t events)
@@ -374,7 +451,7 @@ static void client_event(struct daemon *d, struct watch *w, uint32_t events)
 			}
 			c->in = realloc(c->in, c->in_cap = c->in_cap ? c->in_cap * 2 : 65536);
 		}
-		ssize_t n = read(c->w.fd, c->in + c->in_len, c->in_cap - c->in_len - 1);
+		ssize_t n = recv_fd(c, c->in + c->in_len, c->in_cap - c->in_len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -405,6 +482,7 @@ static void accept_event(struct daemon *d, struct watch *w, uint32_t events)
 			return;
 		c = calloc(1, sizeof(*c));
 		c->w.fd = fd;
+		c->fd_in = -1;
 		c->w.fn = client_event;
 		if (loop_add(d, &c->w, EPOLLIN)) {
 			close(fd);

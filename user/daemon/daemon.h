@@ -73,6 +73,12 @@ void alloc_release_svc(struct alloc *a, json_t *svc);
 
 /* objects.c: apply/delete documents; results are kubectl-like lines */
 json_t *d_apply(struct daemon *d, const char *source, const char *buf, size_t len, bool del);
+/* The same results as JSON text "[...]" (malloc'd): a big apply's reply
+ * never becomes a tree. */
+char *d_apply_text(struct daemon *d, const char *source, const char *buf, size_t len, bool del);
+/* d_apply_text over a read-only file mapping: pages already decoded are
+ * dropped from memory as it goes. */
+char *d_apply_mapped(struct daemon *d, const char *source, const char *map, size_t len, bool del);
 int d_delete(struct daemon *d, enum k8s_kind k, const char *ns, const char *name, char *err,
 	     size_t errlen);
 /* Reprogram a Service's LB state from the store. */

@@ -121,8 +121,7 @@ void endpoints_sync_service(struct daemon *d, json_t *svc)
 	if (!json_object_size(json_object_get(json_object_get(svc, "spec"), "selector")))
 		return;
 	groups = build_slices(d, svc);
-	have = json_deep_copy(store_slices(&d->store, k8s_namespace(svc), k8s_name(svc))
-				  ?: json_object());
+	have = store_slices(&d->store, k8s_namespace(svc), k8s_name(svc)) ?: json_object();
 	json_object_foreach (groups, k, g) {
 		json_t *s, *cur;
 
@@ -155,7 +154,9 @@ void endpoints_sync_service(struct daemon *d, json_t *svc)
 
 void endpoints_pod_changed(struct daemon *d, json_t *pod)
 {
-	json_t *svcs = store_list(&d->store, K_SERVICE, k8s_namespace(pod)), *s;
+	/* only selector Services have controller slices: the others are not
+	 * decoded at all */
+	json_t *svcs = store_list_selecting(&d->store, k8s_namespace(pod)), *s;
 	size_t i;
 
 	json_array_foreach (svcs, i, s)

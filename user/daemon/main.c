@@ -2,6 +2,7 @@
 /* podtraced: the node agent. One epoll loop, no threads. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -448,6 +449,9 @@ int main(int argc, char **argv)
 		return 1;
 	lb_gc_orphans(&d.lb);
 	d.ready = true;
+	/* loading the BPF objects parsed the kernel's BTF (megabytes, freed):
+	 * glibc would keep that heap */
+	malloc_trim(0);
 	rc = run(&d);
 	lb_fini(&d.lb);
 	dp_close(&d.dp);

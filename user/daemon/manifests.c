@@ -56,11 +56,11 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
-static bool same_object(json_t *a, json_t *b)
+static bool same_object(enum k8s_kind k, json_t *ref, json_t *b)
 {
-	return !strcmp(json_string_value(json_object_get(a, "kind")) ?: "",
-		       json_string_value(json_object_get(b, "kind")) ?: "") &&
-	       !strcmp(k8s_namespace(a), k8s_namespace(b)) && !strcmp(k8s_name(a), k8s_name(b));
+	return !strcmp(k8s_kind_name(k), json_string_value(json_object_get(b, "kind")) ?: "") &&
+	       !strcmp(json_string_value(json_array_get(ref, 0)), k8s_namespace(b)) &&
+	       !strcmp(json_string_value(json_array_get(ref, 1)), k8s_name(b));
 }
 
 /* Delete stored objects that came from source and are not in keep. */
@@ -70,23 +70,23 @@ static void prune(struct daemon *d, const char *source, json_t *keep)
 	char err[256];
 
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-		json_t *l = store_list(&d->store, kinds[k], NULL), *o, *x;
+		json_t *l = store_refs(&d->store, kinds[k], source), *o, *x;
 		size_t i, j;
 
 		json_array_foreach (l, i, o) {
-			const char *src =
-			    store_source(&d->store, kinds[k], k8s_namespace(o), k8s_name(o));
+			const char *ns = json_string_value(json_array_get(o, 0));
+			const char *name = json_string_value(json_array_get(o, 1));
 			bool kept = false;
 
-			if (!src || strcmp(src, source))
+			if (strcmp(json_string_value(json_array_get(o, 2)), source))
 				continue;
 			json_array_foreach (keep, j, x)
-				kept |= same_object(o, x);
+				kept |= same_object(kinds[k], o, x);
 			if (kept)
 				continue;
 			log_info("%s: %s %s/%s removed from the manifest", source,
-				 k8s_kind_name(kinds[k]), k8s_namespace(o), k8s_name(o));
-			d_delete(d, kinds[k], k8s_namespace(o), k8s_name(o), err, sizeof(err));
+				 k8s_kind_name(kinds[k]), ns, name);
+			d_delete(d, kinds[k], ns, name, err, sizeof(err));
 		}
 		json_decref(l);
 	}
@@ -152,15 +152,15 @@ static void prune_missing_files(struct daemon *d)
 	char err[256];
 
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-		json_t *l = store_list(&d->store, kinds[k], NULL), *o;
+		json_t *l = store_refs(&d->store, kinds[k], "manifest:"), *o;
 		size_t i;
 
 		json_array_foreach (l, i, o) {
-			const char *src =
-			    store_source(&d->store, kinds[k], k8s_namespace(o), k8s_name(o));
-			if (!src || strncmp(src, "manifest:", 9) || access(src + 9, F_OK) == 0)
+			const char *src = json_string_value(json_array_get(o, 2));
+			if (access(src + 9, F_OK) == 0)
 				continue;
-			d_delete(d, kinds[k], k8s_namespace(o), k8s_name(o), err, sizeof(err));
+			d_delete(d, kinds[k], json_string_value(json_array_get(o, 0)),
+				 json_string_value(json_array_get(o, 1)), err, sizeof(err));
 		}
 		json_decref(l);
 	}

@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,16 +20,28 @@
 #include "log.h"
 #include "runtime.h"
 
+/* Random bytes drawn 4 KB at a time: a 10k-object apply would otherwise
+ * pay a syscall (or three, with /dev/urandom) per uid. */
+static void random_bytes(unsigned char *out, size_t n)
+{
+	static unsigned char pool[4096];
+	static size_t avail;
+
+	if (avail < n) {
+		if (getrandom(pool, sizeof(pool), 0) != (ssize_t)sizeof(pool))
+			for (size_t i = 0; i < sizeof(pool); i++)
+				pool[i] = (unsigned char)rand();
+		avail = sizeof(pool);
+	}
+	memcpy(out, pool + sizeof(pool) - avail, n);
+	avail -= n;
+}
+
 static void gen_uid(char *buf, size_t len)
 {
 	unsigned char r[16];
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0 || read(fd, r, sizeof(r)) != sizeof(r))
-		for (size_t i = 0; i < sizeof(r); i++)
-			r[i] = (unsigned char)rand();
-	if (fd >= 0)
-		close(fd);
+	random_bytes(r, sizeof(r));
 	r[6] = (r[6] & 0x0f) | 0x40; /* version 4 */
 	r[8] = (r[8] & 0x3f) | 0x80;
 	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
@@ -86,52 +100,46 @@ static void add_fe(struct lb_want *w, const struct ipaddr *ip, int family, uint1
 
 #define MAX_BE_PER_PORT 4096
 
-static int build_wants(struct daemon *d, json_t *svc, struct lb_want **out)
+static int build_wants(struct daemon *d, const struct service *s, struct lb_want **out)
 {
-	struct service s;
-	json_t *set, *slices = json_array(), *sl;
-	const char *k;
+	const struct slice_pack *const *slices;
 	struct lb_want *w;
-	int n = 0;
+	int n = 0, n_sl;
 
-	svc_view(svc, &s);
-	if (s.headless || s.type == SVC_EXTERNAL_NAME || !s.n_ips) {
-		json_decref(slices);
+	if (s->headless || s->type == SVC_EXTERNAL_NAME || !s->n_ips) {
 		*out = NULL;
 		return 0;
 	}
-	set = store_slices(&d->store, s.ns, s.name);
+	slices = store_slice_packs(&d->store, s->ns, s->name, &n_sl);
 	size_t max_be = 1;
-	json_object_foreach (set, k, sl) {
-		json_array_append(slices, sl);
-		max_be += json_array_size(json_object_get(sl, "endpoints"));
-	}
+	for (int i = 0; i < n_sl; i++)
+		max_be += (size_t)slices[i]->n_eps;
 	if (max_be > MAX_BE_PER_PORT)
 		max_be = MAX_BE_PER_PORT;
-	w = calloc((size_t)(s.n_ips * s.n_ports) + 1, sizeof(*w));
-	for (int i = 0; i < s.n_ips; i++) {
-		int fam = s.ips[i].family;
+	w = calloc((size_t)(s->n_ips * s->n_ports) + 1, sizeof(*w));
+	for (int i = 0; i < s->n_ips; i++) {
+		int fam = s->ips[i].family;
 
-		for (int p = 0; p < s.n_ports; p++) {
-			const struct svc_port *sp = &s.ports[p];
+		for (int p = 0; p < s->n_ports; p++) {
+			const struct svc_port *sp = &s->ports[p];
 			struct lb_want *x = &w[n++];
 			/* scratch sized to the slices, not to the cap */
 			struct backend *be = calloc(max_be, sizeof(*be));
 			int nb;
 
-			snprintf(x->key, sizeof(x->key), "%s/%s/%u/%s/v%d", s.ns, s.name, sp->port,
-				 sp->proto == IPPROTO_UDP ? "UDP" : "TCP", fam);
-			x->flags = s.affinity ? PT_SVC_AFFINITY : 0;
-			x->affinity_timeout = s.affinity_timeout;
-			x->fe = calloc((size_t)s.n_ext + 2, sizeof(*x->fe));
-			add_fe(x, &s.ips[i], fam, sp->port, sp->proto, PT_FE_CLUSTER_IP);
+			snprintf(x->key, sizeof(x->key), "%s/%s/%u/%s/v%d", s->ns, s->name,
+				 sp->port, sp->proto == IPPROTO_UDP ? "UDP" : "TCP", fam);
+			x->flags = s->affinity ? PT_SVC_AFFINITY : 0;
+			x->affinity_timeout = s->affinity_timeout;
+			x->fe = calloc((size_t)s->n_ext + 2, sizeof(*x->fe));
+			add_fe(x, &s->ips[i], fam, sp->port, sp->proto, PT_FE_CLUSTER_IP);
 			if (sp->node_port)
 				add_fe(x, NULL, fam, sp->node_port, sp->proto, PT_FE_NODE_PORT);
-			for (int e = 0; e < s.n_ext; e++)
-				if (s.ext[e].family == fam)
-					add_fe(x, &s.ext[e], fam, sp->port, sp->proto,
+			for (int e = 0; e < s->n_ext; e++)
+				if (s->ext[e].family == fam)
+					add_fe(x, &s->ext[e], fam, sp->port, sp->proto,
 					       PT_FE_EXTERNAL_IP);
-			nb = select_backends(&s, sp, fam, slices, be, (int)max_be);
+			nb = select_backends_packed(sp, fam, slices, n_sl, be, (int)max_be);
 			x->be = calloc((size_t)nb + 1, sizeof(*x->be));
 			for (int b = 0; b < nb; b++) {
 				x->be[b].addr = be[b].addr;
@@ -142,7 +150,6 @@ static int build_wants(struct daemon *d, json_t *svc, struct lb_want **out)
 			free(be);
 		}
 	}
-	json_decref(slices);
 	*out = w;
 	return n;
 }
@@ -158,14 +165,15 @@ static double mono_s(void)
 int d_sync_service(struct daemon *d, const char *ns, const char *name, char *err, size_t errlen)
 {
 	double t0 = mono_s();
-	json_t *svc = store_get(&d->store, K_SERVICE, ns, name);
+	struct service svc;
 	struct lb_want *w = NULL;
 	char owner[300];
 	int n = 0, rc;
 
 	snprintf(owner, sizeof(owner), "%s/%s", ns, name);
-	if (svc)
-		n = build_wants(d, svc, &w);
+	/* the packed view: programming decodes no JSON */
+	if (!store_svc(&d->store, ns, name, &svc))
+		n = build_wants(d, &svc, &w);
 	rc = lb_sync(&d->lb, owner, w, n, err, errlen);
 	for (int i = 0; i < n; i++) {
 		free(w[i].fe);
@@ -183,7 +191,22 @@ int d_sync_service(struct daemon *d, const char *ns, const char *name, char *err
 }
 
 /* ---- apply ---- */
-static void result(json_t *res, json_t *obj, const char *action, const char *source,
+/* The results of an apply, as JSON text: 20k of them as jansson objects
+ * would take ~8 MB on the daemon's heap, for a reply. */
+struct results {
+	FILE *f;
+	char *buf;
+	size_t len, n;
+};
+
+static void results_add(struct results *res, json_t *r)
+{
+	fputc(res->n++ ? ',' : '[', res->f);
+	json_dumpf(r, res->f, JSON_COMPACT);
+	json_decref(r);
+}
+
+static void result(struct results *res, json_t *obj, const char *action, const char *source,
 		   const char *err)
 {
 	char ref[400], msg[2048];
@@ -198,7 +221,7 @@ static void result(json_t *res, json_t *obj, const char *action, const char *sou
 	} else {
 		json_object_set_new(r, "action", json_string(action));
 	}
-	json_array_append_new(res, r);
+	results_add(res, r);
 }
 
 /* Reprogram the services an object touches; on failure put back prev. */
@@ -221,7 +244,7 @@ static int program(struct daemon *d, enum k8s_kind k, json_t *obj, json_t *prev,
 	return 0;
 }
 
-static void apply_one(struct daemon *d, json_t *obj, const char *source, json_t *res);
+static void apply_one(struct daemon *d, json_t *obj, const char *source, struct results *res);
 
 /* A stored Service whose programming failed is retried on re-apply. */
 static bool needs_retry(struct daemon *d, enum k8s_kind k, json_t *obj)
@@ -235,16 +258,17 @@ static bool needs_retry(struct daemon *d, enum k8s_kind k, json_t *obj)
 	return json_object_get(d->lb_errors, owner) != NULL;
 }
 
-static void apply_endpoints(struct daemon *d, json_t *ep, const char *source, json_t *res)
+static void apply_endpoints(struct daemon *d, json_t *ep, const char *source, struct results *res)
 {
 	json_t *slices = k8s_endpoints_to_slices(ep), *s, *old;
-	json_t *set = store_slices(&d->store, k8s_namespace(ep), k8s_name(ep));
+	json_t *set;
 	const char *k;
 	size_t i;
 	void *tmp;
 
 	json_array_foreach (slices, i, s)
 		apply_one(d, s, source, res);
+	set = store_slices(&d->store, k8s_namespace(ep), k8s_name(ep));
 	/* mirrored slices that the new Endpoints no longer has */
 	json_object_foreach_safe (set, tmp, k, old) {
 		bool keep = false;
@@ -260,10 +284,11 @@ static void apply_endpoints(struct daemon *d, json_t *ep, const char *source, js
 			json_decref(ref);
 		}
 	}
+	json_decref(set);
 	json_decref(slices);
 }
 
-static void apply_one(struct daemon *d, json_t *obj, const char *source, json_t *res)
+static void apply_one(struct daemon *d, json_t *obj, const char *source, struct results *res)
 {
 	struct errs e = {0};
 	enum k8s_kind k;
@@ -284,10 +309,11 @@ static void apply_one(struct daemon *d, json_t *obj, const char *source, json_t 
 		result(res, obj, "configured", source, NULL);
 		return;
 	}
-	obj = json_deep_copy(obj);
+	/* defaulted in place, not copied: every caller hands over a tree it
+	 * does not need as it was (a decoded item, a converted Endpoints) */
+	json_incref(obj);
 	json_object_del(obj, "status");
-	prev = store_get(&d->store, k, k8s_namespace(obj), k8s_name(obj));
-	json_incref(prev);
+	prev = store_fetch(&d->store, k, k8s_namespace(obj), k8s_name(obj));
 	default_meta(obj, prev);
 	if (k == K_SERVICE) {
 		struct svc_alloc a = alloc_ops(&d->alloc);
@@ -340,15 +366,16 @@ out:
 int d_delete(struct daemon *d, enum k8s_kind k, const char *ns, const char *name, char *err,
 	     size_t errlen)
 {
-	json_t *obj = store_get(&d->store, k, ns, name);
+	json_t *obj = store_fetch(&d->store, k, ns, name);
 
 	if (!obj) {
 		snprintf(err, errlen, "%s %s/%s not found", k8s_kind_name(k), ns, name);
 		return -1;
 	}
-	if (k == K_POD) /* graceful: the store drops it once it is gone */
+	if (k == K_POD) { /* graceful: the store drops it once it is gone */
+		json_decref(obj);
 		return runtime_delete(d, ns, name, err, errlen);
-	json_incref(obj);
+	}
 	store_del(&d->store, k, ns, name);
 	if (k == K_SERVICE)
 		alloc_release_svc(&d->alloc, obj);
@@ -357,67 +384,121 @@ int d_delete(struct daemon *d, enum k8s_kind k, const char *ns, const char *name
 	return 0;
 }
 
+struct apply_ctx {
+	struct daemon *d;
+	const char *source;
+	struct results res;
+	bool del;
+	const char *map; /* a file mapping, or NULL */
+	size_t dropped;
+};
+
+static void delete_one(struct apply_ctx *c, json_t *obj)
+{
+	enum k8s_kind k = k8s_kind_of(obj);
+	char err[512];
+
+	if (k == K_ENDPOINTS) {
+		json_t *sl = k8s_endpoints_to_slices(obj), *s;
+		size_t j;
+		json_array_foreach (sl, j, s)
+			d_delete(c->d, K_ENDPOINTSLICE, k8s_namespace(s), k8s_name(s), err,
+				 sizeof(err));
+		json_decref(sl);
+		result(&c->res, obj, "deleted", c->source, NULL);
+	} else if (d_delete(c->d, k, k8s_namespace(obj), k8s_name(obj), err, sizeof(err))) {
+		result(&c->res, obj, NULL, c->source, err);
+	} else {
+		result(&c->res, obj, "deleted", c->source, NULL);
+	}
+}
+
+static void apply_doc(void *arg, json_t *obj)
+{
+	struct apply_ctx *c = arg;
+
+	if (c->del)
+		delete_one(c, obj);
+	else
+		apply_one(c->d, obj, c->source, &c->res);
+}
+
+/* The decoder is done with buf[0..upto): a mapping's pages can go (they
+ * come back from the page cache if read again), so the file never counts
+ * in full against the daemon's memory. */
+static void drop_pages(void *arg, size_t upto)
+{
+	struct apply_ctx *c = arg;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), end = upto & ~(page - 1);
+
+	if (end < c->dropped) /* the decoder's second pass: from the start */
+		c->dropped = 0;
+	if (!c->map || end <= c->dropped)
+		return;
+	madvise((char *)c->map + c->dropped, end - c->dropped, MADV_DONTNEED);
+	c->dropped = end;
+}
+
+/* "[result,...]" */
+static char *apply_buf(struct apply_ctx *c, const char *buf, size_t len)
+{
+	char err[512];
+
+	c->res.f = open_memstream(&c->res.buf, &c->res.len);
+	if (doc_each(buf, len, apply_doc, c, drop_pages, err, sizeof(err))) {
+		char msg[700];
+		snprintf(msg, sizeof(msg), "%s: %s", c->source, err);
+		results_add(&c->res, json_pack("{s:s}", "error", msg));
+	}
+	fputs(c->res.n ? "]" : "[]", c->res.f);
+	fclose(c->res.f);
+	return c->res.buf;
+}
+
+char *d_apply_text(struct daemon *d, const char *source, const char *buf, size_t len, bool del)
+{
+	struct apply_ctx c = {.d = d, .source = source, .del = del};
+
+	return apply_buf(&c, buf, len);
+}
+
 json_t *d_apply(struct daemon *d, const char *source, const char *buf, size_t len, bool del)
 {
-	json_t *docs = json_array(), *res = json_array(), *obj;
-	char err[512];
-	size_t i;
+	char *text = d_apply_text(d, source, buf, len, del);
+	json_t *res = json_loads(text, 0, NULL);
 
-	if (doc_decode(buf, len, docs, err, sizeof(err))) {
-		json_t *r = json_object();
-		char msg[700];
-		snprintf(msg, sizeof(msg), "%s: %s", source, err);
-		json_object_set_new(r, "error", json_string(msg));
-		json_array_append_new(res, r);
-		json_decref(docs);
-		return res;
-	}
-	json_array_foreach (docs, i, obj) {
-		if (!del) {
-			apply_one(d, obj, source, res);
-			continue;
-		}
-		enum k8s_kind k = k8s_kind_of(obj);
-		if (k == K_ENDPOINTS) {
-			json_t *sl = k8s_endpoints_to_slices(obj), *s;
-			size_t j;
-			json_array_foreach (sl, j, s)
-				d_delete(d, K_ENDPOINTSLICE, k8s_namespace(s), k8s_name(s), err,
-					 sizeof(err));
-			json_decref(sl);
-			result(res, obj, "deleted", source, NULL);
-		} else if (d_delete(d, k, k8s_namespace(obj), k8s_name(obj), err, sizeof(err))) {
-			result(res, obj, NULL, source, err);
-		} else {
-			result(res, obj, "deleted", source, NULL);
-		}
-	}
-	json_decref(docs);
-	return res;
+	free(text);
+	return res ?: json_array();
+}
+
+char *d_apply_mapped(struct daemon *d, const char *source, const char *map, size_t len, bool del)
+{
+	struct apply_ctx c = {.d = d, .source = source, .del = del, .map = map};
+
+	return apply_buf(&c, map, len);
 }
 
 /* Start-up: objects from the state dir, then the LB as they describe it;
  * whatever an earlier daemon programmed and nobody wants is removed. */
-static void restore_one(void *arg, json_t *obj, const char *source)
-{
-	struct daemon *d = arg;
-
-	if (k8s_kind_of(obj) == K_SERVICE)
-		alloc_claim_svc(&d->alloc, obj);
-	store_put(&d->store, obj, source);
-}
-
 void d_restore(struct daemon *d)
 {
-	json_t *svcs, *s;
+	json_t *svcs, *ref;
 	char err[512];
 	size_t i;
 
-	store_load(&d->store, restore_one, d);
-	store_forget_dirty(&d->store);
-	svcs = store_list(&d->store, K_SERVICE, NULL);
-	json_array_foreach (svcs, i, s)
-		d_sync_service(d, k8s_namespace(s), k8s_name(s), err, sizeof(err));
+	store_load(&d->store);
+	svcs = store_refs(&d->store, K_SERVICE, NULL);
+	json_array_foreach (svcs, i, ref) {
+		const char *ns = json_string_value(json_array_get(ref, 0));
+		const char *name = json_string_value(json_array_get(ref, 1));
+		json_t *svc = store_fetch(&d->store, K_SERVICE, ns, name);
+
+		alloc_claim_svc(&d->alloc, svc);
+		json_decref(svc);
+	}
+	json_array_foreach (svcs, i, ref)
+		d_sync_service(d, json_string_value(json_array_get(ref, 0)),
+			       json_string_value(json_array_get(ref, 1)), err, sizeof(err));
 	if (json_array_size(svcs))
 		log_info("restored %zu services from %s", json_array_size(svcs), d->o.state_dir);
 	json_decref(svcs);

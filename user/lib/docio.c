@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,6 +293,379 @@ int doc_decode(const char *buf, size_t len, json_t *out, char *err, size_t errle
 	if (i < len && (buf[i] == '{' || buf[i] == '['))
 		return decode_json(buf, len, out, err, errlen);
 	return decode_yaml(buf, len, out, err, errlen);
+}
+
+/* ---- JSON item by item ----
+ * A 10 MB List decoded as one jansson tree takes ~140 MB. Instead, a first
+ * pass checks the syntax and finds where each document (or each item of a
+ * List) starts and ends, without building anything; the second decodes one
+ * item at a time. The check is conservative: whatever it cannot vouch for
+ * jansson accepting (escapes of NUL or surrogates, non-ASCII bytes, huge
+ * numbers, deep nesting, a syntax error) sends the input to the whole-tree
+ * decoder, which gives jansson's own error message. */
+struct seg {
+	size_t off, len;
+};
+
+struct scan {
+	const char *b;
+	size_t len, pos;
+	int depth;
+	struct seg *segs;
+	size_t n, cap;
+	void (*release)(void *arg, size_t upto);
+	void *arg;
+	size_t released;
+};
+
+#define SCAN_MAX_DEPTH 512
+
+static void ws(struct scan *s)
+{
+	while (s->pos < s->len && (s->b[s->pos] == ' ' || s->b[s->pos] == '\t' ||
+				   s->b[s->pos] == '\n' || s->b[s->pos] == '\r'))
+		s->pos++;
+}
+
+static int hexval(char c)
+{
+	return isxdigit((unsigned char)c)
+		   ? (isdigit((unsigned char)c) ? c - '0' : (c | 32) - 'a' + 10)
+		   : -1;
+}
+
+/* At '"': skip the string; *plain: no escapes in it. */
+static int scan_string(struct scan *s, bool *plain)
+{
+	*plain = true;
+	for (s->pos++; s->pos < s->len; s->pos++) {
+		unsigned char c = (unsigned char)s->b[s->pos];
+
+		if (c == '"') {
+			s->pos++;
+			return 0;
+		}
+		if (c < 0x20 || c >= 0x80)
+			return -1;
+		if (c != '\\')
+			continue;
+		*plain = false;
+		if (++s->pos >= s->len)
+			return -1;
+		c = (unsigned char)s->b[s->pos];
+		if (c == 'u') {
+			int v = 0;
+			for (int i = 1; i <= 4; i++) {
+				int h = s->pos + (size_t)i < s->len
+					    ? hexval(s->b[s->pos + (size_t)i])
+					    : -1;
+				if (h < 0)
+					return -1;
+				v = v * 16 + h;
+			}
+			if (v == 0 || (v >= 0xd800 && v <= 0xdfff))
+				return -1;
+			s->pos += 4;
+		} else if (!strchr("\"\\/bfnrt", c)) {
+			return -1;
+		}
+	}
+	return -1;
+}
+
+static int digits(struct scan *s)
+{
+	size_t start = s->pos;
+
+	while (s->pos < s->len && isdigit((unsigned char)s->b[s->pos]))
+		s->pos++;
+	return (int)(s->pos - start);
+}
+
+/* JSON's number grammar; long ones are left to jansson (range checks). */
+static int scan_number(struct scan *s)
+{
+	size_t start = s->pos;
+	int n;
+
+	if (s->b[s->pos] == '-')
+		s->pos++;
+	if (s->pos < s->len && s->b[s->pos] == '0')
+		s->pos++;
+	else if (!digits(s))
+		return -1;
+	if (s->pos < s->len && s->b[s->pos] == '.') {
+		s->pos++;
+		if (!digits(s))
+			return -1;
+	}
+	if (s->pos < s->len && (s->b[s->pos] == 'e' || s->b[s->pos] == 'E')) {
+		s->pos++;
+		if (s->pos < s->len && (s->b[s->pos] == '+' || s->b[s->pos] == '-'))
+			s->pos++;
+		if (!(n = digits(s)) || n > 2)
+			return -1;
+	}
+	return s->pos - start > 18 ? -1 : 0;
+}
+
+static int scan_value(struct scan *s, bool top);
+
+static int scan_word(struct scan *s, const char *w)
+{
+	size_t n = strlen(w);
+
+	if (s->len - s->pos < n || memcmp(s->b + s->pos, w, n))
+		return -1;
+	s->pos += n;
+	return 0;
+}
+
+static void add_seg(struct scan *s, size_t off, size_t end)
+{
+	if (s->n == s->cap)
+		s->segs = realloc(s->segs, (s->cap = s->cap ? s->cap * 2 : 64) * sizeof(*s->segs));
+	s->segs[s->n++] = (struct seg){off, end - off};
+}
+
+/* At '[': the items of a top-level List become segments when items is set. */
+static int scan_array(struct scan *s, bool items)
+{
+	s->pos++;
+	ws(s);
+	if (s->pos < s->len && s->b[s->pos] == ']') {
+		s->pos++;
+		return 0;
+	}
+	for (;;) {
+		size_t start;
+
+		ws(s);
+		start = s->pos;
+		if (scan_value(s, false))
+			return -1;
+		if (items)
+			add_seg(s, start, s->pos);
+		ws(s);
+		if (s->pos >= s->len)
+			return -1;
+		if (s->b[s->pos++] == ']')
+			return 0;
+		if (s->b[s->pos - 1] != ',')
+			return -1;
+	}
+}
+
+static bool is_list_kind(const char *k, size_t n)
+{
+	return n >= 4 && !memcmp(k + n - 4, "List", 4);
+}
+
+/* At '{'. At the top, a List's items (kind may come after items, as
+ * kubectl writes it) replace the object as segments. */
+static int scan_object(struct scan *s, bool top)
+{
+	size_t obj_start = s->pos, first_item = s->n;
+	bool list = false, have_items = false;
+
+	s->pos++;
+	ws(s);
+	if (s->pos < s->len && s->b[s->pos] == '}') {
+		s->pos++;
+		goto done;
+	}
+	for (;;) {
+		size_t ks, ke, vs;
+		bool plain, vplain;
+
+		ws(s);
+		if (s->pos >= s->len || s->b[s->pos] != '"')
+			return -1;
+		ks = s->pos + 1;
+		if (scan_string(s, &plain))
+			return -1;
+		ke = s->pos - 1;
+		ws(s);
+		if (s->pos >= s->len || s->b[s->pos++] != ':')
+			return -1;
+		ws(s);
+		vs = s->pos;
+		bool is_kind = top && plain && ke - ks == 4 && !memcmp(s->b + ks, "kind", 4);
+		bool is_items = top && plain && ke - ks == 5 && !memcmp(s->b + ks, "items", 5);
+		if (is_items && vs < s->len && s->b[vs] == '[') {
+			s->n = first_item; /* a repeated key: the last one counts */
+			if (scan_array(s, true))
+				return -1;
+			have_items = true;
+		} else {
+			if (is_items)
+				have_items = false, s->n = first_item;
+			if (scan_value(s, false))
+				return -1;
+		}
+		if (is_kind) {
+			list = false;
+			if (s->b[vs] == '"') {
+				struct scan t = {.b = s->b, .len = s->len, .pos = vs};
+				scan_string(&t, &vplain);
+				/* an escaped kind is left to the whole-tree decoder */
+				if (!vplain)
+					return -1;
+				list = is_list_kind(s->b + vs + 1, s->pos - vs - 2);
+			}
+		}
+		ws(s);
+		if (s->pos >= s->len)
+			return -1;
+		if (s->b[s->pos++] == '}')
+			break;
+		if (s->b[s->pos - 1] != ',')
+			return -1;
+	}
+done:
+	if (top && !(list && have_items)) {
+		s->n = first_item;
+		add_seg(s, obj_start, s->pos);
+	}
+	return 0;
+}
+
+static int scan_value(struct scan *s, bool top)
+{
+	int rc;
+
+	if (s->pos >= s->len || ++s->depth > SCAN_MAX_DEPTH)
+		return -1;
+	switch (s->b[s->pos]) {
+	case '{':
+		rc = scan_object(s, top);
+		break;
+	case '[':
+		rc = scan_array(s, false);
+		break;
+	case '"': {
+		bool plain;
+		rc = scan_string(s, &plain);
+		break;
+	}
+	case 't':
+		rc = scan_word(s, "true");
+		break;
+	case 'f':
+		rc = scan_word(s, "false");
+		break;
+	case 'n':
+		rc = scan_word(s, "null");
+		break;
+	default:
+		rc = s->b[s->pos] == '-' || isdigit((unsigned char)s->b[s->pos]) ? scan_number(s)
+										 : -1;
+	}
+	s->depth--;
+	return rc;
+}
+
+/* Pages behind the cursor are not read again (mapped input: they can go). */
+static void release_upto(struct scan *s, size_t upto)
+{
+	if (s->release && upto >= s->released + (256u << 10)) {
+		s->release(s->arg, upto);
+		s->released = upto;
+	}
+}
+
+/* Pass one: segments of every top-level value; -1 when unsure. */
+static int scan_all(struct scan *s)
+{
+	for (;;) {
+		size_t start, first = s->n;
+
+		ws(s);
+		if (s->pos == s->len)
+			return 0;
+		start = s->pos;
+		if (s->b[s->pos] == '{') {
+			if (scan_object(s, true))
+				return -1;
+		} else {
+			if (scan_value(s, false))
+				return -1;
+			s->n = first;
+			add_seg(s, start, s->pos);
+		}
+		/* jansson needs a delimiter after a number or literal */
+		if (s->pos < s->len && !strchr(" \t\r\n{[", s->b[s->pos]) &&
+		    !strchr("}]\"", s->b[s->pos - 1]))
+			return -1;
+		release_upto(s, s->pos);
+	}
+}
+
+/* Hand the objects of one decoded document to fn (a List expanded). */
+static void emit(json_t *doc, doc_fn fn, void *arg)
+{
+	json_t *tmp = json_array(), *o;
+	size_t i;
+
+	append_doc(tmp, doc);
+	json_array_foreach (tmp, i, o)
+		fn(arg, o);
+	json_decref(tmp);
+}
+
+static int each_segment(struct scan *s, doc_fn fn, void *arg, char *err, size_t errlen)
+{
+	s->released = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		json_error_t je;
+		json_t *doc =
+		    json_loadb(s->b + s->segs[i].off, s->segs[i].len, JSON_DECODE_ANY, &je);
+
+		if (!doc) { /* the scan let through what jansson refuses */
+			snprintf(err, errlen, "JSON syntax error at offset %zu: %s", s->segs[i].off,
+				 je.text);
+			return -1;
+		}
+		emit(doc, fn, arg);
+		release_upto(s, s->segs[i].off + s->segs[i].len);
+	}
+	return 0;
+}
+
+/* The whole input at once: YAML, and JSON the scan could not vouch for. */
+static int each_whole(const char *buf, size_t len, doc_fn fn, void *arg, char *err, size_t errlen)
+{
+	json_t *docs = json_array(), *o;
+	size_t i;
+
+	if (doc_decode(buf, len, docs, err, errlen)) {
+		json_decref(docs);
+		return -1;
+	}
+	json_array_foreach (docs, i, o)
+		fn(arg, o);
+	json_decref(docs);
+	return 0;
+}
+
+int doc_each(const char *buf, size_t len, doc_fn fn, void *arg,
+	     void (*release)(void *arg, size_t upto), char *err, size_t errlen)
+{
+	struct scan s = {.b = buf, .len = len, .release = release, .arg = arg};
+	size_t i = 0;
+	int rc;
+
+	while (i < len && isspace((unsigned char)buf[i]))
+		i++;
+	if (i == len || (buf[i] != '{' && buf[i] != '['))
+		return each_whole(buf, len, fn, arg, err, errlen);
+	if (scan_all(&s)) {
+		free(s.segs);
+		return each_whole(buf, len, fn, arg, err, errlen);
+	}
+	rc = each_segment(&s, fn, arg, err, errlen);
+	free(s.segs);
+	return rc;
 }
 
 /* ---- YAML out ---- */

@@ -126,4 +126,50 @@ const char *slice_service(json_t *slice);
 int select_backends(const struct service *s, const struct svc_port *sp, int family, json_t *slices,
 		    struct backend *out, int max);
 
+/* ---- Packed views: what the LB needs of a stored object ----
+ * The store keeps Services and EndpointSlices as compact JSON text; a
+ * packed view is the part the load balancer reads on every sync, so that
+ * programming a service decodes no JSON. One allocation each (free()),
+ * strings inside it. */
+struct svc_pack {
+	uint8_t type, headless, affinity, has_selector;
+	uint8_t n_ips, n_ext, n_ports;
+	uint32_t affinity_timeout;
+	struct ipaddr ips[SVC_MAX_IPS];
+	struct ipaddr *ext;
+	struct svc_port *ports; /* name/target_name point into the block */
+};
+struct svc_pack *svc_pack(json_t *svc);
+/* A view as svc_view() gives it (selector NULL: see has_selector); its
+ * strings are borrowed from p, ns and name. */
+void svc_unpack(const struct svc_pack *p, const char *ns, const char *name, struct service *s);
+
+struct slice_port {
+	const char *name; /* "" when unnamed */
+	uint8_t proto;
+	uint16_t port; /* 0 when absent */
+};
+
+/* An endpoint's conditions, the API defaults applied; SLICE_ADDR: it has an
+ * address of the slice's family (kube-proxy uses the first one). */
+#define SLICE_READY 1
+#define SLICE_SERVING 2
+#define SLICE_TERMINATING 4
+#define SLICE_ADDR 8
+
+struct slice_pack {
+	int family; /* addressType: 4, 6, or 0 (FQDN or unknown) */
+	int n_ports, n_eps;
+	struct slice_port *ports;
+	uint8_t *cond;	/* per endpoint */
+	uint32_t *addr; /* per endpoint, 1 word (IPv4) or 4 (IPv6): ipaddr.a */
+};
+/* Endpoint i's address (family 0 when it has none). */
+void slice_ep_addr(const struct slice_pack *p, int i, struct ipaddr *out);
+struct slice_pack *slice_pack(json_t *slice);
+/* select_backends() over packed slices. */
+int select_backends_packed(const struct svc_port *sp, int family,
+			   const struct slice_pack *const *slices, int n, struct backend *out,
+			   int max);
+
 #endif
