@@ -62,6 +62,7 @@ ONLY=${BENCH_ONLY:-lb trace pods bw}
 [[ -n ${BENCH_NS:-} ]] && read -ra NS <<<"$BENCH_NS"	# e.g. BENCH_NS="100 10000"
 [[ -n ${BENCH_LAT_CONN:-} ]] && LAT_CONN=$BENCH_LAT_CONN
 [[ -n ${BENCH_EXECS:-} ]] && EXECS=$BENCH_EXECS
+REPS=${BENCH_REPS:-$REPS}	# investigation runs only: the report wants >= 5
 
 # ---- set-up ---------------------------------------------------------------
 if [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]]; then CG2=/sys/fs/cgroup; else CG2=/sys/fs/cgroup/unified; fi
@@ -578,6 +579,7 @@ if ((QUICK)); then OUT=${BENCH_OUT:-$BUILD/bench}; else OUT=${BENCH_OUT:-$ROOT/d
 mkdir -p "$OUT/bench" "$BUILD/bench"
 # the raw results stay next to the build, not in docs/
 cp "$RES" "$BUILD/bench/results-$( ((QUICK)) && echo quick || echo full).jsonl" 2>/dev/null
+cp "$B_DIR/env.txt" "$BUILD/bench/env-$( ((QUICK)) && echo quick || echo full).txt" 2>/dev/null
 python3 "$HERE/report.py" --results "$RES" --env "$B_DIR/env.txt" --out "$OUT" \
 	--errors "$(printf '%s\n' "${B_ERRS[@]}")" || b_err "report"
 b_log "report: $OUT/benchmarks.md ($(($(date +%s) - T_START)) s)"
