@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,13 +94,18 @@ static void print_results(json_t *results, struct tally *t)
 	}
 }
 
-/* stdin, a pipe: copied into a memfd, which the daemon can map. */
+/* The input copied into a sealed memfd, which the daemon maps: sealed against
+ * writes and shrinking, so the daemon's mapping can neither change under it
+ * nor fault (SIGBUS) when a file is truncated while it is being applied. */
 static int to_memfd(int in)
 {
-	int m = memfd_create("podtrace-apply", MFD_CLOEXEC);
+	int m = memfd_create("podtrace-apply", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	char buf[65536];
 	ssize_t n;
 
+	/* a regular file: copied in the kernel; a pipe or tty: read */
+	while (m >= 0 && (n = sendfile(m, in, NULL, 1 << 30)) > 0)
+		;
 	while (m >= 0 && (n = read(in, buf, sizeof(buf))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -110,20 +116,24 @@ static int to_memfd(int in)
 			m = -1;
 		}
 	}
+	if (m >= 0 &&
+	    fcntl(m, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)) {
+		int e = errno;
+		close(m);
+		errno = e;
+		m = -1;
+	}
 	return m;
 }
 
-/* The file itself, for the daemon to map (nothing is copied through the
- * socket); -1 with errno set. */
+/* The input as a sealed memfd, for the daemon to map (nothing is copied
+ * through the socket); -1 with errno set. */
 static int open_input(const char *path)
 {
 	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0, m;
-	struct stat st;
 
 	if (fd < 0)
 		return -1;
-	if (fd && !fstat(fd, &st) && S_ISREG(st.st_mode))
-		return fd;
 	m = to_memfd(fd);
 	if (fd) {
 		int e = errno;

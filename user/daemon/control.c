@@ -57,6 +57,42 @@ static json_t *reply_results(char *text)
 	return NULL;
 }
 
+/* Only a memfd sealed against writes and shrinking is mapped: a file that
+ * is truncated while mapped would kill the daemon with SIGBUS, and one that
+ * changes would be decoded half old, half new. */
+static bool sealed(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	return seals >= 0 &&
+	       (seals & (F_SEAL_SHRINK | F_SEAL_WRITE)) == (F_SEAL_SHRINK | F_SEAL_WRITE);
+}
+
+/* Any other file descriptor (another client): read it, then apply. */
+static json_t *apply_unsealed(struct daemon *d, const char *src, int fd, size_t size, bool del)
+{
+	char *buf = malloc(size + 1);
+	size_t got = 0;
+	ssize_t n;
+	json_t *r;
+
+	if (!buf)
+		return err_obj("%s", "out of memory");
+	while (got < size && (n = pread(fd, buf + got, size - got, (off_t)got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			return err_obj("%s: cannot read the file", src);
+		}
+		got += (size_t)n;
+	}
+	buf[got] = 0;
+	r = reply_results(d_apply_text(d, src, buf, got, del));
+	free(buf);
+	return r;
+}
+
 /* The file is mapped, not read: decoding it item by item, the daemon only
  * ever holds a window of it (d_apply_mapped drops the pages behind). */
 static json_t *apply_fd(struct daemon *d, const char *src, int fd, bool del)
@@ -69,6 +105,8 @@ static json_t *apply_fd(struct daemon *d, const char *src, int fd, bool del)
 		return err_obj("%s: not a regular file", src);
 	if (!st.st_size)
 		return reply_results(d_apply_text(d, src, "", 0, del));
+	if (!sealed(fd))
+		return apply_unsealed(d, src, fd, (size_t)st.st_size, del);
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED)
 		return err_obj("%s: cannot map the file", src);
