@@ -51,7 +51,10 @@ Ctrl-C to stop (the pods are deleted and everything is removed).
 
 MSG
 # containers find podtrace-echo on the daemon's PATH (there are no images)
-PATH=$BUILD:$PATH "$BUILD/podtraced" --manifests "$PWD/examples" --state-dir "$DEMO/state" \
+# its own session: Ctrl-C in the terminal reaches this script only, whose
+# cleanup deletes the pods before it stops the daemon (a daemon stopped
+# first would leave the pods running, by design)
+PATH=$BUILD:$PATH setsid "$BUILD/podtraced" --manifests "$PWD/examples" --state-dir "$DEMO/state" \
 	--bpffs "$BPFFS" --socket "$SOCK" &
 DPID=$!
 if [[ -n ${DEMO_SECONDS:-} ]]; then
