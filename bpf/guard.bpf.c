@@ -51,23 +51,22 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define LOOPBACK_IFINDEX 1
 
+/* The pod (and container) of a cgroup2 id, NULL if it is not a pod's. */
+static __always_inline struct pt_cgroup_val *cgroup_pod(__u64 cgid)
+{
+	struct pt_cgroup_val *cg = cgid ? bpf_map_lookup_elem(&pt_cgroup, &cgid) : NULL;
+
+	return cg && cg->pod_id < PT_MAX_PODS ? cg : NULL;
+}
+
 /* The pod of the skb's socket, NULL if none. Loopback traffic (between the
  * containers of a pod) is neither limited nor counted, as with a limit on the
  * pod's network interface. */
 static __always_inline struct pt_cgroup_val *skb_pod(struct __sk_buff *skb)
 {
-	struct pt_cgroup_val *cg;
-	__u64 cgid;
-
 	if (skb->ifindex == LOOPBACK_IFINDEX)
 		return NULL;
-	cgid = bpf_skb_cgroup_id(skb);
-	if (!cgid)
-		return NULL;
-	cg = bpf_map_lookup_elem(&pt_cgroup, &cgid);
-	if (!cg || cg->pod_id >= PT_MAX_PODS)
-		return NULL;
-	return cg;
+	return cgroup_pod(bpf_skb_cgroup_id(skb));
 }
 
 /* Bytes worth of us microseconds at rate_Bps bytes/s, at least min. */
@@ -293,7 +292,6 @@ int guard_sockops(struct bpf_sock_ops *skops)
 	struct bpf_sock *sk;
 	struct pt_bw *b;
 	__u32 idx, rate;
-	__u64 cgid;
 
 	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
 	    skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
@@ -303,9 +301,8 @@ int guard_sockops(struct bpf_sock_ops *skops)
 	sk = skops->sk;
 	if (!sk)
 		return 1;
-	cgid = sock_cgroup_id(sk);
-	cg = cgid ? bpf_map_lookup_elem(&pt_cgroup, &cgid) : NULL;
-	if (!cg || cg->pod_id >= PT_MAX_PODS)
+	cg = cgroup_pod(sock_cgroup_id(sk));
+	if (!cg)
 		return 1;
 	idx = cg->pod_id * 2 + PT_EGRESS;
 	b = bpf_map_lookup_elem(&pt_bw, &idx);
@@ -349,14 +346,12 @@ int guard_dev(struct bpf_cgroup_dev_ctx *ctx)
 	__u32 access = ctx->access_type >> 16;
 	struct pt_cgroup_val *cg;
 	struct pt_pod_stats *st;
-	__u64 cgid;
 	__u32 pod;
 
 	if (dev_allowed(type, access, ctx->major, ctx->minor))
 		return 1;
-	cgid = bpf_get_current_cgroup_id();
-	cg = bpf_map_lookup_elem(&pt_cgroup, &cgid);
-	if (cg && cg->pod_id < PT_MAX_PODS) {
+	cg = cgroup_pod(bpf_get_current_cgroup_id());
+	if (cg) {
 		pod = cg->pod_id;
 		st = bpf_map_lookup_elem(&pt_pod_stats, &pod);
 		if (st)

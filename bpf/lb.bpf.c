@@ -197,6 +197,14 @@ static __always_inline void revnat_record(struct bpf_sock_addr *ctx, const __u32
 
 	if (!e)
 		return;
+	/* a UDP socket sending to one service again: nothing to write (and no
+	 * cache line to take from the CPU that reads it in recvmsg) */
+	if (e->cookie == cookie && e->be_port == be_port && e->vip_port == vip_port &&
+	    e->family == family && e->be_addr[0] == be_addr[0] && e->be_addr[1] == be_addr[1] &&
+	    e->be_addr[2] == be_addr[2] && e->be_addr[3] == be_addr[3] &&
+	    e->vip_addr[0] == vip[0] && e->vip_addr[1] == vip[1] && e->vip_addr[2] == vip[2] &&
+	    e->vip_addr[3] == vip[3])
+		return;
 	e->cookie = 0;
 	barrier();
 	__builtin_memcpy(e->be_addr, be_addr, sizeof(e->be_addr));

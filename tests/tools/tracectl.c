@@ -134,24 +134,6 @@ static void json_key_str(FILE *f, const char *k, const char *s, size_t n)
 	json_str(f, s, n);
 }
 
-static const char *type_name(unsigned int t)
-{
-	static const char *const names[] = {
-	    [PT_EV_CONNECT] = "connect",
-	    [PT_EV_REJECT] = "reject",
-	    [PT_EV_EXEC] = "exec",
-	    [PT_EV_EXIT] = "exit",
-	    [PT_EV_FORK] = "fork",
-	    [PT_EV_OOM] = "oom",
-	    [PT_EV_SIGNAL] = "signal",
-	    [PT_EV_CGROUP_MKDIR] = "cgroup_mkdir",
-	    [PT_EV_CGROUP_RMDIR] = "cgroup_rmdir",
-	    [PT_EV_CGROUP_ATTACH] = "cgroup_attach",
-	};
-
-	return t < sizeof(names) / sizeof(names[0]) && names[t] ? names[t] : "unknown";
-}
-
 static const char *sig_name(unsigned int s)
 {
 	static const char *const names[32] = {
@@ -208,7 +190,7 @@ static int print_record(void *ctx, const void *rec, size_t len)
 	fprintf(f,
 		"{\"type\":\"%s\",\"type_id\":%u,\"size\":%u,\"ts_ns\":%" PRIu64
 		",\"pid\":%u,\"cgroup_id\":%" PRIu64,
-		type_name(h->type), h->type, h->size, (uint64_t)h->ts_ns, h->pid,
+		trace_event_name(h->type), h->type, h->size, (uint64_t)h->ts_ns, h->pid,
 		(uint64_t)h->cgroup_id);
 	switch (h->type) {
 	case PT_EV_EXEC: {

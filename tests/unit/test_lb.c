@@ -63,14 +63,7 @@ struct fake {
 
 static size_t ksz(int m)
 {
-	switch (m) {
-	case LBM_FRONTEND:
-		return sizeof(struct pt_frontend_key);
-	case LBM_SLOT:
-		return sizeof(struct pt_slot_key);
-	default:
-		return sizeof(uint32_t);
-	}
+	return lb_key_size((enum lb_map)m);
 }
 
 static size_t vsz(int m)

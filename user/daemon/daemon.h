@@ -114,7 +114,6 @@ void events_emit(const char *type, const char *ns, const char *pod, const char *
 void events_subscribe(int fd, uint64_t since_ns, bool follow, bool history);
 uint64_t events_now_ns(void);
 json_t *events_stats(void);
-const char *event_type_name(unsigned t);
 int events_watch_root(uint64_t cgid);
 uint64_t events_execs(uint64_t cgid);
 bool events_tracing(void);

@@ -227,18 +227,6 @@ static size_t val_size(struct dataplane *dp, enum lb_map m)
 	}
 }
 
-static size_t key_size(enum lb_map m)
-{
-	switch (m) {
-	case LBM_FRONTEND:
-		return sizeof(struct pt_frontend_key);
-	case LBM_SLOT:
-		return sizeof(struct pt_slot_key);
-	default:
-		return sizeof(uint32_t);
-	}
-}
-
 #define WQ_MAX 4096 /* entries per batch call */
 
 /* Send the queued segment to the kernel. The kernel applies a batch element
@@ -247,7 +235,7 @@ static size_t key_size(enum lb_map m)
 static int wq_flush(struct dataplane *dp)
 {
 	struct dp_wq *q = &dp->wq;
-	size_t ks = key_size(q->m), vs = val_size(dp, q->m);
+	size_t ks = lb_key_size(q->m), vs = val_size(dp, q->m);
 	uint32_t done = 0;
 	int err = 0;
 
@@ -290,13 +278,12 @@ static int ops_flush(void *ctx)
 static int wq_add(struct dataplane *dp, enum lb_map m, bool del, const void *k, const void *v)
 {
 	struct dp_wq *q = &dp->wq;
-	size_t ks = key_size(m), vs = val_size(dp, m);
+	size_t ks = lb_key_size(m), vs = val_size(dp, m);
 	int err = 0;
 
 	if (q->n && (q->m != m || q->del != del || q->n == WQ_MAX))
 		err = wq_flush(dp);
 	if (!q->keys) {
-		q->cap = WQ_MAX;
 		q->keys = malloc(WQ_MAX * sizeof(struct pt_frontend_key));
 		q->vals = malloc(WQ_MAX * (size_t)dp->ncpu * 64);
 		if (!q->keys || !q->vals)

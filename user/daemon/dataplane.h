@@ -19,7 +19,7 @@ struct dp_opts {
 struct dp_wq {
 	enum lb_map m;
 	bool del;
-	uint32_t n, cap;
+	uint32_t n;
 	char *keys, *vals;
 };
 

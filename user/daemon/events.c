@@ -45,7 +45,6 @@ static struct {
 	struct trace t;
 	bool trace_ok;
 	struct watch rb, drain;
-	bool delaying;	      /* the ring is off epoll until the drain timer */
 	bool backlog;	      /* the last drain stopped at RB_BUDGET */
 	int64_t mono_to_real; /* ns */
 	struct hmap cg;	      /* cgroup id -> struct cgref */
@@ -55,25 +54,6 @@ static struct {
 	uint64_t count[16], kernel_records;
 	struct sub *subs;
 } ev;
-
-static const char *const type_names[] = {
-    [PT_EV_CONNECT] = "connect",
-    [PT_EV_REJECT] = "reject",
-    [PT_EV_EXEC] = "exec",
-    [PT_EV_EXIT] = "exit",
-    [PT_EV_FORK] = "fork",
-    [PT_EV_OOM] = "oom",
-    [PT_EV_SIGNAL] = "signal",
-    [PT_EV_CGROUP_MKDIR] = "cgroup_mkdir",
-    [PT_EV_CGROUP_RMDIR] = "cgroup_rmdir",
-    [PT_EV_CGROUP_ATTACH] = "cgroup_attach",
-};
-
-const char *event_type_name(unsigned t)
-{
-	return t < sizeof(type_names) / sizeof(type_names[0]) && type_names[t] ? type_names[t]
-									       : "unknown";
-}
 
 static uint64_t mono_ns(void)
 {
@@ -306,7 +286,7 @@ static json_t *decode(const void *rec, size_t len)
 	time_str(h->ts_ns, ts, sizeof(ts));
 	json_object_set_new(e, "time", json_string(ts));
 	json_object_set_new(e, "tsNs", json_integer((json_int_t)h->ts_ns));
-	json_object_set_new(e, "type", json_string(event_type_name(h->type)));
+	json_object_set_new(e, "type", json_string(trace_event_name(h->type)));
 	json_object_set_new(e, "source", json_string("kernel"));
 	json_object_set_new(e, "pid", json_integer(h->pid));
 	attribute(e, h->cgroup_id);
@@ -463,12 +443,10 @@ static void rb_event(struct daemon *d, struct watch *w, uint32_t events)
 
 	(void)w;
 	(void)events;
-	if (ev.backlog || ev.drain.fd < 0 || loop_mod(d, &ev.rb, 0) ||
-	    timerfd_settime(ev.drain.fd, 0, &its, NULL)) {
+	/* timer first: the ring is never off epoll without a drain to come */
+	if (ev.backlog || ev.drain.fd < 0 || timerfd_settime(ev.drain.fd, 0, &its, NULL) ||
+	    loop_mod(d, &ev.rb, 0))
 		rb_drain();
-		return;
-	}
-	ev.delaying = true;
 }
 
 static void drain_event(struct daemon *d, struct watch *w, uint32_t events)
@@ -479,8 +457,9 @@ static void drain_event(struct daemon *d, struct watch *w, uint32_t events)
 	if (read(w->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_err("events: drain timer: %s", strerror(errno));
 	rb_drain();
-	if (ev.delaying && loop_mod(d, &ev.rb, EPOLLIN) == 0)
-		ev.delaying = false; /* level-triggered: a backlog reports again */
+	/* the timer is only armed with the ring off epoll: put it back
+	 * (level-triggered: a backlog reports again at once) */
+	loop_mod(d, &ev.rb, EPOLLIN);
 }
 
 /* Everything the kernel has written so far, now: counters and new
@@ -559,7 +538,7 @@ json_t *events_stats(void)
 	by = json_object();
 	for (unsigned t = 1; t < 16; t++)
 		if (ev.count[t])
-			json_object_set_new(by, event_type_name(t),
+			json_object_set_new(by, trace_event_name(t),
 					    json_integer((json_int_t)ev.count[t]));
 	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:o}", "tracing", ev.trace_ok, "received",
 			 (json_int_t)ev.kernel_records, "lostKernel",

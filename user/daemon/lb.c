@@ -63,6 +63,7 @@ const struct lb_rec *lb_owner_recs(struct lb *lb, const char *owner)
 }
 
 /* ---- map writes ---- */
+
 int lb_flush(struct lb *lb)
 {
 	return lb->ops.flush ? lb->ops.flush(lb->ops.ctx) : 0;
@@ -146,22 +147,34 @@ static void adopt_fe(void *arg, const void *key, const void *val)
 	a->lb->n_fe++;
 }
 
+/* Add a backend of an adopted service port once (it may be known both
+ * from pt_backend and from its slots). */
+static void adopt_add_be(struct adopt *a, struct lb_rec *r, uint32_t id, uint8_t family,
+			 const uint32_t addr[4], uint16_t port_be, bool terminating)
+{
+	struct lb_be *b;
+
+	for (int i = 0; i < r->n_be; i++)
+		if (r->be[i].id == id)
+			return;
+	r->be = realloc(r->be, sizeof(*r->be) * (size_t)(r->n_be + 1));
+	b = &r->be[r->n_be++];
+	memset(b, 0, sizeof(*b));
+	b->addr.family = family;
+	memcpy(b->addr.a, addr, sizeof(b->addr.a));
+	b->port = ntohs(port_be);
+	b->terminating = terminating;
+	b->id = id;
+	idpool_take(&a->lb->be_ids, id);
+}
+
 static void adopt_be(void *arg, const void *key, const void *val)
 {
 	struct adopt *a = arg;
 	const struct pt_backend *v = val;
-	struct lb_rec *r = adopt_rec(a, v->svc_id);
-	struct lb_be *b;
 
-	r->be = realloc(r->be, sizeof(*r->be) * (size_t)(r->n_be + 1));
-	b = &r->be[r->n_be++];
-	memset(b, 0, sizeof(*b));
-	b->addr.family = v->family;
-	memcpy(b->addr.a, v->addr, sizeof(b->addr.a));
-	b->port = ntohs(v->port);
-	b->terminating = v->flags & 1;
-	b->id = *(const uint32_t *)key;
-	idpool_take(&a->lb->be_ids, b->id);
+	adopt_add_be(a, adopt_rec(a, v->svc_id), *(const uint32_t *)key, v->family, v->addr,
+		     v->port, v->flags & 1);
 }
 
 /* A slot names its backend and carries its address: backends of services
@@ -172,21 +185,10 @@ static void adopt_slot(void *arg, const void *key, const void *val)
 	const struct pt_slot_key *k = key;
 	const struct pt_slot_val *v = val;
 	struct lb_rec *r = adopt_rec(a, k->svc_id);
-	struct lb_be *b;
 
 	if (k->slot > r->count)
 		r->count = k->slot; /* slots to clean up, at least */
-	for (int i = 0; i < r->n_be; i++)
-		if (r->be[i].id == v->backend_id)
-			return;
-	r->be = realloc(r->be, sizeof(*r->be) * (size_t)(r->n_be + 1));
-	b = &r->be[r->n_be++];
-	memset(b, 0, sizeof(*b));
-	b->addr.family = v->family;
-	memcpy(b->addr.a, v->addr, sizeof(b->addr.a));
-	b->port = ntohs(v->port);
-	b->id = v->backend_id;
-	idpool_take(&a->lb->be_ids, b->id);
+	adopt_add_be(a, r, v->backend_id, v->family, v->addr, v->port, false);
 }
 
 int lb_adopt(struct lb *lb)

@@ -13,6 +13,7 @@
 #define PT_LB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "podtrace.h"
 #include "hmap.h"
@@ -28,6 +29,19 @@ enum lb_map {
 	LBM_BE_STATS,
 	LBM__N,
 };
+
+/* The key size of a map (the ABI in podtrace.h). */
+static inline size_t lb_key_size(enum lb_map m)
+{
+	switch (m) {
+	case LBM_FRONTEND:
+		return sizeof(struct pt_frontend_key);
+	case LBM_SLOT:
+		return sizeof(struct pt_slot_key);
+	default:
+		return sizeof(uint32_t); /* svc id, backend id */
+	}
+}
 
 struct lb_ops {
 	void *ctx;

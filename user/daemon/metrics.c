@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "promtext.h"
+#include "trace.h"
 #include "runtime.h"
 
 #define MAX_BACKEND_SERIES 64 /* per service port; the rest is "other" */
@@ -102,7 +103,7 @@ static void daemon_metrics(struct prom *p, struct daemon *d)
 		if (!by_type[t])
 			continue;
 		const char *const l[] = {"source", t <= PT_EV_REJECT ? "lb" : "trace", "type",
-					 event_type_name((unsigned)t), NULL};
+					 trace_event_name((unsigned)t), NULL};
 		prom_sample(p, "podtrace_events_received_total", l, (double)by_type[t]);
 	}
 	prom_family(

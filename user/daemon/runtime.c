@@ -977,8 +977,8 @@ static void save_state(struct rpod *p)
 		struct rctr *c = &p->c[i];
 		json_array_append_new(
 		    ctrs,
-		    json_pack("{s:s,s:i,s:s,s:s,s:i,s:i,s:i,s:I,s:I,s:i,s:i,s:b,s:b,s:f,s:b}", "name",
-			      c->name, "state", c->state, "reason", c->reason, "message",
+		    json_pack("{s:s,s:i,s:s,s:s,s:i,s:i,s:i,s:I,s:I,s:i,s:i,s:b,s:b,s:f,s:b}",
+			      "name", c->name, "state", c->state, "reason", c->reason, "message",
 			      c->message, "exitCode", c->exit_code, "signal", c->signal, "restarts",
 			      c->restarts, "startedAt", (json_int_t)c->started_at, "finishedAt",
 			      (json_int_t)c->finished_at, "shim", (int)c->shim, "runId",

@@ -465,29 +465,34 @@ static struct srec **collect(struct store *s, enum k8s_kind k, const char *ns, s
 	return v;
 }
 
-json_t *store_list(struct store *s, enum k8s_kind k, const char *ns)
+static bool selects(const struct srec *r)
+{
+	return r->pack && ((const struct svc_pack *)r->pack)->has_selector;
+}
+
+/* The objects of kind k (in ns, or all), sorted, that pass keep (NULL: all). */
+static json_t *list_where(struct store *s, enum k8s_kind k, const char *ns,
+			  bool (*keep)(const struct srec *))
 {
 	size_t n;
 	struct srec **v = collect(s, k, ns, &n);
 	json_t *out = json_array();
 
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(out, rec_tree(v[i]));
+		if (!keep || keep(v[i]))
+			json_array_append_new(out, rec_tree(v[i]));
 	free(v);
 	return out;
 }
 
+json_t *store_list(struct store *s, enum k8s_kind k, const char *ns)
+{
+	return list_where(s, k, ns, NULL);
+}
+
 json_t *store_list_selecting(struct store *s, const char *ns)
 {
-	size_t n;
-	struct srec **v = collect(s, K_SERVICE, ns, &n);
-	json_t *out = json_array();
-
-	for (size_t i = 0; i < n; i++)
-		if (v[i]->pack && ((struct svc_pack *)v[i]->pack)->has_selector)
-			json_array_append_new(out, rec_tree(v[i]));
-	free(v);
-	return out;
+	return list_where(s, K_SERVICE, ns, selects);
 }
 
 json_t *store_refs(struct store *s, enum k8s_kind k, const char *prefix)

@@ -12,8 +12,8 @@
  * Disk: one journal, <state-dir>/objects.journal, one JSON line per change
  * ({"k":"Kind/ns/name","source":..,"object":..} or {"k":..,"deleted":true}),
  * buffered as objects are stored, written out once per loop turn, and
- * rewritten as a snapshot when mostly garbage. The older layout (objects/<Kind>_<ns>_<name>.json) is read and
- * migrated on start.
+ * rewritten as a snapshot when mostly garbage. The older layout (objects/<Kind>_<ns>_<name>.json)
+ * is read and migrated on start.
  */
 #ifndef PT_STORE_H
 #define PT_STORE_H

@@ -163,6 +163,25 @@ fail:
 	return err;
 }
 
+static const char *const type_names[] = {
+    [PT_EV_CONNECT] = "connect",
+    [PT_EV_REJECT] = "reject",
+    [PT_EV_EXEC] = "exec",
+    [PT_EV_EXIT] = "exit",
+    [PT_EV_FORK] = "fork",
+    [PT_EV_OOM] = "oom",
+    [PT_EV_SIGNAL] = "signal",
+    [PT_EV_CGROUP_MKDIR] = "cgroup_mkdir",
+    [PT_EV_CGROUP_RMDIR] = "cgroup_rmdir",
+    [PT_EV_CGROUP_ATTACH] = "cgroup_attach",
+};
+
+const char *trace_event_name(unsigned t)
+{
+	return t < sizeof(type_names) / sizeof(type_names[0]) && type_names[t] ? type_names[t]
+									       : "unknown";
+}
+
 int trace_fd(struct trace *t)
 {
 	return t->rb ? ring_buffer__epoll_fd(t->rb) : -EINVAL;

@@ -41,6 +41,8 @@ struct trace {
  * <bpffs>/maps, created if missing) and attach every tracepoint. */
 int trace_open(struct trace *t, const char *bpffs);
 /* The ring buffer's epoll fd: readable when records are there. */
+/* "exec", "exit", ... for an enum pt_event_type; "unknown" otherwise. */
+const char *trace_event_name(unsigned t);
 int trace_fd(struct trace *t);
 /* Hand every available record to cb without blocking; returns the number of
  * records consumed, or cb's negative return (which stops the walk; the
